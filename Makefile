@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# HWPOISON series on Linux 6.12: build, boot, test, compare, benchmark.
+# Every target installs what it needs on a Debian machine (as root) and
+# builds incrementally under build/.
+
+HWP := harness/hwp.py
+PY := $(shell command -v python3 2>/dev/null)
+
+KERNEL ?= ours
+TIMEOUT ?= 600
+T ?=
+
+.PHONY: bootstrap help demo check compare bench vm series build setup clean distclean
+
+help:
+	@echo 'make demo      build our kernel, boot it, show memory failure handling live'
+	@echo 'make check     build + boot + every test on our kernel'
+	@echo 'make compare   the same suite on upstream 6.12 and ours, side by side'
+	@echo 'make bench     per-page costs on both kernels (build/bench.tsv)'
+	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script'
+	@echo 'make series    export our change as a patch series (build/series/)'
+	@echo 'T="a b"        limits check/compare to those test binaries'
+
+# A fresh Debian machine may not have python3 yet.
+bootstrap:
+	@command -v python3 >/dev/null 2>&1 || { \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3; }
+
+setup: bootstrap
+	@python3 $(HWP) setup
+
+demo: bootstrap
+	@python3 $(HWP) demo
+
+check: bootstrap
+	@python3 $(HWP) check $(T) $(if $(V),-v)
+
+compare: bootstrap
+	@python3 $(HWP) compare $(T) $(if $(V),-v)
+
+bench: bootstrap
+	@python3 $(HWP) bench
+
+vm: bootstrap
+	@python3 $(HWP) vm --kernel '$(KERNEL)' --timeout $(TIMEOUT) \
+		$(if $(EXTRA),--extra '$(EXTRA)') $(if $(CMD),--cmd '$(CMD)') \
+		$(if $(HOST),--host '$(HOST)') $(if $(CMDLINE),--cmdline '$(CMDLINE)') \
+		$(if $(QEMU),--qemu '$(QEMU)') $(if $(FLAVOUR),--flavour '$(FLAVOUR)')
+
+series: bootstrap
+	@python3 $(HWP) series
+
+build: bootstrap
+	@python3 $(HWP) build ours upstream
+
+clean:
+	rm -rf build/runs build/tests build/series
+
+distclean:
+	rm -rf build

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-page cost of memory-failure operations, run inside the guest by
+ * `make bench`. One line per row on stdout:
+ *   BENCH <row> pages=<n> us_per_page=<x> failed=<k>
+ * Files are opened once and rewritten, so rows time the kernel's work.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON		100
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE	101
+#endif
+
+static long ps;
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void report(const char *row, long n, double us, long failed)
+{
+	printf("BENCH %s pages=%ld us_per_page=%.2f failed=%ld\n", row, n,
+	       n ? us / n : 0.0, failed);
+	fflush(stdout);
+}
+
+static uint64_t pfn_of(int pm, const void *addr)
+{
+	uint64_t ent = 0;
+
+	if (pread(pm, &ent, 8, (uintptr_t)addr / ps * 8) != 8)
+		return 0;
+	return (ent >> 63) ? ent & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * Free pages: fault in @want anonymous pages, note their pfns and unmap
+ * them, so that they sit on the free lists (per-cpu or buddy) when the
+ * row starts. A few may be reused meanwhile; the row counts them as failed.
+ */
+static long find_free_pfns(int pm, uint64_t *out, long want)
+{
+	char *p = mmap(NULL, want * ps, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long i, n = 0;
+
+	if (p == MAP_FAILED)
+		return 0;
+	madvise(p, want * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < want; i++) {
+		p[i * ps] = 1;
+		out[n] = pfn_of(pm, p + i * ps);
+		if (out[n])
+			n++;
+	}
+	munmap(p, want * ps);
+	return n;
+}
+
+static long offline_pfns(const char *path, const uint64_t *pfns, long n,
+			 int phys, double *us)
+{
+	int fd = open(path, O_WRONLY);
+	long failed = 0, i;
+	char buf[32];
+	double t0;
+
+	if (fd < 0) {
+		perror(path);
+		*us = 0;
+		return n;
+	}
+	t0 = now_us();
+	for (i = 0; i < n; i++) {
+		int len = snprintf(buf, sizeof(buf), "%#llx",
+				   (unsigned long long)(phys ? pfns[i] * ps :
+							pfns[i]));
+
+		if (pwrite(fd, buf, len, 0) != len)
+			failed++;
+	}
+	*us = now_us() - t0;
+	close(fd);
+	return failed;
+}
+
+static char *populate(long n)
+{
+	char *p = mmap(NULL, n * ps, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	long i;
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	madvise(p, n * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < n; i++)
+		p[i * ps] = (char)i;
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 5000;
+	long n_soft = argc > 2 ? atol(argv[2]) : 2000;
+	uint64_t *pfns = calloc(n, sizeof(*pfns));
+	long i, failed, got;
+	double t0, us;
+	char *p;
+	int pm;
+
+	ps = sysconf(_SC_PAGESIZE);
+	pm = open("/proc/self/pagemap", O_RDONLY);
+
+	/* Reference: fault in and zero one anonymous page. */
+	t0 = now_us();
+	for (i = 0; i < n; i++) {
+		p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p[0] = 1;
+		munmap(p, ps);
+	}
+	report("fault", n, now_us() - t0, 0);
+
+	got = find_free_pfns(pm, pfns, n);
+	failed = offline_pfns("/sys/devices/system/memory/soft_offline_page",
+			      pfns, got, 1, &us);
+	report("soft_free", got, us, failed + (n - got));
+
+	/* In-use anonymous pages, one madvise per page. */
+	p = populate(n_soft);
+	failed = 0;
+	t0 = now_us();
+	for (i = 0; i < n_soft; i++)
+		if (madvise(p + i * ps, ps, MADV_SOFT_OFFLINE))
+			failed++;
+	report("soft_inuse_page", n_soft, now_us() - t0, failed);
+	munmap(p, n_soft * ps);
+
+	/* In-use anonymous pages, the whole range in one call. */
+	p = populate(n_soft);
+	t0 = now_us();
+	failed = madvise(p, n_soft * ps, MADV_SOFT_OFFLINE) ? n_soft : 0;
+	report("soft_inuse_range", n_soft, now_us() - t0, failed);
+	munmap(p, n_soft * ps);
+
+	got = find_free_pfns(pm, pfns, n);
+	failed = offline_pfns("/sys/kernel/debug/hwpoison/corrupt-pfn", pfns,
+			      got, 0, &us);
+	report("hard_free", got, us, failed + (n - got));
+
+	/* In-use anonymous pages of this process, late kill: never touched. */
+	p = populate(n);
+	for (i = 0; i < n; i++)
+		pfns[i] = pfn_of(pm, p + i * ps);
+	failed = offline_pfns("/sys/kernel/debug/hwpoison/corrupt-pfn", pfns,
+			      n, 0, &us);
+	report("hard_inuse", n, us, failed);
+	return 0;
+}

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for host scripts that run beside a guest (make vm HOST=...,
+host= in harness/suite.conf): follow the guest console and drive the QEMU
+monitor, e.g. to inject a real machine check.
+
+A host script is called as `script <console log> <monitor socket>`.
+Guest programs talk to it by writing lines to /dev/kmsg, which appear in
+the console log.
+"""
+
+import re
+import socket
+import time
+
+# Machine-check encodings that Linux' x86 handler treats as recoverable
+# memory errors on an Intel CPU model (see shared notes on QEMU and MCE).
+# SRAO: memory scrub error, action optional (UC|EN|MISCV|ADDRV|S, 0xC0).
+SRAO_STATUS = '0xbd000000000000c0'
+SRAO_MCG = '0x5'        # MCIP | RIPV
+# SRAR: data load error, action required (UC|EN|MISCV|ADDRV|S|AR, 0x134).
+SRAR_STATUS = '0xbd80000000000134'
+SRAR_MCG = '0x6'        # MCIP | EIPV
+MISC_PHYS_LSB12 = '0x8c'
+
+
+class Monitor:
+    """A QEMU human monitor on a unix socket."""
+
+    def __init__(self, path, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.sock.settimeout(timeout)
+        self._read_prompt()
+
+    def _read_prompt(self):
+        data = b''
+        while not data.endswith(b'(qemu) '):
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode(errors='replace')
+
+    def cmd(self, line):
+        self.sock.sendall(line.encode() + b'\n')
+        out = self._read_prompt()
+        # The monitor echoes the command line first.
+        return out.replace('(qemu) ', '').strip()
+
+    def mce(self, paddr, action_required=False, bank=9, cpu=0):
+        """Inject a memory error at guest-physical @paddr on all CPUs."""
+        status = SRAR_STATUS if action_required else SRAO_STATUS
+        mcg = SRAR_MCG if action_required else SRAO_MCG
+        return self.cmd('mce -b %d %d %s %s %#x %s' %
+                        (cpu, bank, status, mcg, paddr, MISC_PHYS_LSB12))
+
+    def close(self):
+        self.sock.close()
+
+
+class Console:
+    """Follow the guest console log from the start."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pos = 0
+        self.buf = ''
+
+    def lines(self):
+        try:
+            with open(self.path, 'rb') as f:
+                f.seek(self.pos)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.pos += len(data)
+        self.buf += data.decode(errors='replace')
+        *done, self.buf = self.buf.split('\n')
+        return [l.rstrip('\r') for l in done]
+
+    def wait(self, regex, timeout=60, stop=None):
+        """Next line matching @regex (a match object), None on timeout or
+        when a line matches @stop first."""
+        rx = re.compile(regex)
+        srx = re.compile(stop) if stop else None
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for l in self.lines():
+                m = rx.search(l)
+                if m:
+                    return m
+                if srx and srx.search(l):
+                    return None
+            time.sleep(0.05)
+        return None

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the memory-failure (HWPOISON) selftests: pfn lookup,
+ * page flags, counters, the injection interfaces and SIGBUS capture.
+ */
+#ifndef __HWPOISON_UTIL_H
+#define __HWPOISON_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON		100
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE	101
+#endif
+#ifndef BUS_MCEERR_AR
+#define BUS_MCEERR_AR		4
+#endif
+#ifndef BUS_MCEERR_AO
+#define BUS_MCEERR_AO		5
+#endif
+#ifndef EHWPOISON
+#define EHWPOISON		133
+#endif
+
+#ifndef BIT_ULL
+#define BIT_ULL(nr)		(1ULL << (nr))
+#endif
+
+#define HWP_KPF_HWPOISON	19
+#define HWP_KPF_BUDDY		10
+#define HWP_PM_PRESENT		BIT_ULL(63)
+#define HWP_PM_SWAP		BIT_ULL(62)
+#define HWP_PM_PFN_MASK		(BIT_ULL(55) - 1)
+
+#define HWP_DEBUGFS		"/sys/kernel/debug/hwpoison/"
+#define HWP_SYSFS_MEM		"/sys/devices/system/memory/"
+
+static inline long hwp_page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+/* Physical frame number backing @addr in this process, 0 if not present. */
+static inline uint64_t hwp_virt_to_pfn(const void *addr)
+{
+	uint64_t ent = 0;
+	off_t off = (uintptr_t)addr / hwp_page_size() * sizeof(ent);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent & HWP_PM_PRESENT))
+		return 0;
+	return ent & HWP_PM_PFN_MASK;
+}
+
+/* Raw pagemap entry of @addr (present, swap, pfn bits). */
+static inline uint64_t hwp_pagemap_entry(const void *addr)
+{
+	uint64_t ent = 0;
+	off_t off = (uintptr_t)addr / hwp_page_size() * sizeof(ent);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent;
+}
+
+/* /proc/kpageflags word of @pfn, or ~0 when it cannot be read. */
+static inline uint64_t hwp_kpageflags(uint64_t pfn)
+{
+	uint64_t flags = ~0ULL;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd < 0)
+		return ~0ULL;
+	if (pread(fd, &flags, sizeof(flags), pfn * sizeof(flags)) !=
+	    sizeof(flags))
+		flags = ~0ULL;
+	close(fd);
+	return flags;
+}
+
+static inline bool hwp_pfn_poisoned(uint64_t pfn)
+{
+	uint64_t f = hwp_kpageflags(pfn);
+
+	return f != ~0ULL && (f & BIT_ULL(HWP_KPF_HWPOISON));
+}
+
+/* A "Key:   N kB" field of /proc/meminfo, in kB; -1 if missing. */
+static inline long hwp_meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static inline long hwp_corrupted_kb(void)
+{
+	return hwp_meminfo_kb("HardwareCorrupted");
+}
+
+/* Sum of one per-node memory_failure counter over all nodes; -1 if none. */
+static inline long hwp_node_stat(const char *name)
+{
+	char path[256];
+	long sum = -1;
+	int node;
+
+	for (node = 0; node < 64; node++) {
+		FILE *f;
+		long v;
+
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/node/node%d/memory_failure/%s",
+			 node, name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%ld", &v) == 1)
+			sum = (sum < 0 ? 0 : sum) + v;
+		fclose(f);
+	}
+	return sum;
+}
+
+/* Write @buf to @path; 0 or -errno. */
+static inline int hwp_write_file(const char *path, const char *buf)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, strlen(buf));
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static inline int hwp_read_long(const char *path, long *val)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%li", val) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+/* debugfs injector: poison @pfn as memory_failure() would. */
+static inline int hwp_inject_pfn(uint64_t pfn)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn);
+	return hwp_write_file(HWP_DEBUGFS "corrupt-pfn", buf);
+}
+
+static inline int hwp_unpoison_pfn(uint64_t pfn)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn);
+	return hwp_write_file(HWP_DEBUGFS "unpoison-pfn", buf);
+}
+
+/* sysfs {hard,soft}_offline_page take a physical address. */
+static inline int hwp_sysfs_offline(const char *which, uint64_t pfn)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), HWP_SYSFS_MEM "%s_offline_page", which);
+	snprintf(buf, sizeof(buf), "%#llx",
+		 (unsigned long long)pfn * hwp_page_size());
+	return hwp_write_file(path, buf);
+}
+
+static inline bool hwp_have_debugfs_injector(void)
+{
+	return access(HWP_DEBUGFS "corrupt-pfn", W_OK) == 0;
+}
+
+/*
+ * SIGBUS capture. The handler records the last SIGBUS; while a probing
+ * access is armed it jumps back out of the faulting instruction. The
+ * state is shared with the signal handler, so it is only touched with
+ * atomic builtins.
+ */
+struct hwp_sigbus {
+	int count;
+	int code;
+	void *addr;
+	int lsb;
+};
+
+extern struct hwp_sigbus hwp_last_sigbus;
+extern sigjmp_buf hwp_sigbus_jmp;
+extern int hwp_sigbus_armed;
+
+#define HWP_SIGBUS_STATE						\
+	struct hwp_sigbus hwp_last_sigbus;				\
+	sigjmp_buf hwp_sigbus_jmp;					\
+	int hwp_sigbus_armed
+
+static inline void hwp_sigbus_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	hwp_last_sigbus.code = si->si_code;
+	hwp_last_sigbus.addr = si->si_addr;
+	hwp_last_sigbus.lsb = si->si_addr_lsb;
+	__atomic_add_fetch(&hwp_last_sigbus.count, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_exchange_n(&hwp_sigbus_armed, 0, __ATOMIC_SEQ_CST))
+		siglongjmp(hwp_sigbus_jmp, 1);
+}
+
+static inline void hwp_reset_sigbus(void)
+{
+	memset(&hwp_last_sigbus, 0, sizeof(hwp_last_sigbus));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline int hwp_sigbus_count(void)
+{
+	return __atomic_load_n(&hwp_last_sigbus.count, __ATOMIC_SEQ_CST);
+}
+
+static inline void hwp_catch_sigbus(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = hwp_sigbus_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGBUS, &sa, NULL);
+	hwp_reset_sigbus();
+}
+
+/*
+ * Read one byte at @p; return true if the read raised SIGBUS (details in
+ * hwp_last_sigbus), false if it completed and stored the byte in @out.
+ */
+static inline bool hwp_read_faults(const char *p, char *out)
+{
+	if (sigsetjmp(hwp_sigbus_jmp, 1))
+		return true;
+	__atomic_store_n(&hwp_sigbus_armed, 1, __ATOMIC_SEQ_CST);
+	*out = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&hwp_sigbus_armed, 0, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+static inline bool hwp_write_faults(char *p, char val)
+{
+	if (sigsetjmp(hwp_sigbus_jmp, 1))
+		return true;
+	__atomic_store_n(&hwp_sigbus_armed, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(p, val, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&hwp_sigbus_armed, 0, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+/* Fill a page with a pattern derived from @seed; check it. */
+static inline void hwp_fill(void *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		((unsigned char *)p)[i] = (unsigned char)(i * 31 + seed);
+}
+
+static inline bool hwp_check(const void *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (((const unsigned char *)p)[i] != (unsigned char)(i * 31 + seed))
+			return false;
+	return true;
+}
+
+#endif /* __HWPOISON_UTIL_H */
