@@ -654,25 +654,36 @@ TAP_RE = re.compile(r'^(\s*)(not ok|ok)\s+\d+\s*-?\s*([^#]*?)\s*'
 
 
 def parse_ktap(console):
-    """KUnit results from the console: [(name, result, reason)]."""
+    """KUnit results from the console: [(name, result, reason)].
+
+    Suites are the subtests at the top level; their test cases are the
+    result lines one level (4 spaces) in. Parameterised cases deeper down
+    are summed up by their test's own line. A failed suite with no failed
+    case (e.g. its init failed) is reported as a case of its own.
+    """
     results = []
-    suite_at = {}
+    suite = None
+    failed_in_suite = False
     for l in console_lines(console):
         m = re.match(r'^(\s*)# Subtest: (\S+)', l)
         if m:
-            suite_at[len(m.group(1))] = m.group(2)
+            if len(m.group(1)) == 4:
+                suite, failed_in_suite = m.group(2), False
             continue
         m = TAP_RE.match(l)
-        if not m or not suite_at:
+        if not m:
             continue
         indent = len(m.group(1))
-        if indent == 0:
-            continue
-        suite = suite_at.get(indent - 4) or suite_at.get(indent)
-        if suite is None or indent - 4 not in suite_at:
-            continue
-        results.append(('kunit/%s.%s' % (suite, m.group(3)),
-                        tap_result(m), m.group(5) or ''))
+        if indent == 4 and suite:
+            res = tap_result(m)
+            failed_in_suite |= res == 'fail'
+            results.append(('kunit/%s.%s' % (suite, m.group(3)), res,
+                            m.group(5) or ''))
+        elif indent == 0 and suite and m.group(3) == suite:
+            if tap_result(m) == 'fail' and not failed_in_suite:
+                results.append(('kunit/%s' % suite, 'fail',
+                                'suite failed'))
+            suite = None
     return results
 
 
@@ -750,7 +761,8 @@ def load_suite():
         words = shlex.split(l)
         t = {'name': words[0], 'src': words[0] + '.c', 'args': '',
              'timeout': '300', 'host': '', 'cmdline': '', 'qemu': '',
-             'mem': '2G', 'smp': '2', 'expect': '', 'extra_src': ''}
+             'mem': '2G', 'smp': '2', 'expect': '', 'extra_src': '',
+             'pre': '', 'panic': r'Kernel panic'}
         for w in words[1:]:
             k, sep, v = w.partition('=')
             if not sep or k not in t:
@@ -814,10 +826,13 @@ def job_for(tests, names):
         if t['name'] not in names:
             continue
         n = t['name']
+        if t['pre']:
+            lines.append(t['pre'])
         lines += [
             'echo "hwp-test: begin %s" > /dev/kmsg' % n,
             'echo "HWP-BEGIN %s" > /dev/ttyS1' % n,
-            '/hwp/tests/%s %s > /dev/ttyS1 2>&1 < /dev/null' % (n, t['args']),
+            '%s/hwp/tests/%s %s > /dev/ttyS1 2>&1 < /dev/null' % (
+                'HWP_HOST=1 ' if t['host'] else '', n, t['args']),
             'rc=$?',
             'echo "HWP-END %s $rc" > /dev/ttyS1' % n,
             'echo "hwp-test: end %s rc=$rc" > /dev/kmsg' % n,
@@ -840,13 +855,13 @@ def run_test(kernel, t, bindir, rundir, echo=False):
                   echo=echo)
     results = []
     if t['expect'] == 'panic':
-        ok = re.search(r'Kernel panic', r['console']) is not None
+        ok = re.search(t['panic'], r['console']) is not None
         sec = parse_tests_log(r['tests']).get(name)
         if sec:
             results += [c for c in binary_results(name, *sec)
                         if not c[0].endswith('/exit')]
         results.append(('%s/panicked' % name, 'pass' if ok else 'fail',
-                        '' if ok else 'the kernel did not panic'))
+                        '' if ok else 'no panic matching %r' % t['panic']))
         splats = find_splats(r['console'], ignore_after_panic=True)
     else:
         sec = parse_tests_log(r['tests']).get(name, ([], None))
@@ -933,7 +948,18 @@ def print_results(kernel, results):
         print('%s %d %s%s' % (tag, i, name, extra))
 
 
+def harness_selftest():
+    """The harness' own readers must work before their verdicts count."""
+    p = subprocess.run([sys.executable, '-m', 'unittest', '-q',
+                        'harness.test_hwp'], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if p.returncode:
+        raise HwpError('harness self-test failed:\n' + p.stdout)
+
+
 def cmd_check(args):
+    harness_selftest()
     build_kernel('ours')
     results = classify('ours', run_suite('ours', args.tests, args.verbose))
     print('TAP version 13')
@@ -953,6 +979,7 @@ def cmd_check(args):
 
 
 def cmd_compare(args):
+    harness_selftest()
     build_kernel('ours')
     build_kernel('upstream')
     res = {}

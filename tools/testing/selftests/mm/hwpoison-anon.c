@@ -129,7 +129,7 @@ FIXTURE_SETUP(anon)
 
 FIXTURE_TEARDOWN(anon)
 {
-	char buf[16];
+	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%ld", self->early_sysctl);
 	hwp_write_file("/proc/sys/vm/memory_failure_early_kill", buf);

@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Self-tests of the harness' readers: what a guest prints must become the
+right results, and a splat must be blamed on the right test. Run by
+`make check` before any guest boots (python3 -m unittest harness.test_hwp).
+"""
+
+import importlib.util
+import os
+import unittest
+
+_spec = importlib.util.spec_from_file_location(
+    'hwp', os.path.join(os.path.dirname(__file__), 'hwp.py'))
+hwp = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hwp)
+
+KSELFTEST = '''HWP-BEGIN hwpoison-x
+TAP version 13
+1..4
+# Starting 4 tests from 2 test cases.
+#  RUN           anon.debugfs.late_kill ...
+#            OK  anon.debugfs.late_kill
+ok 1 anon.debugfs.late_kill
+not ok 2 anon.debugfs.early_kill_prctl
+ok 3 anon.sysfs.thing # SKIP no sysfs
+ok 4 global.xfailing # XFAIL known
+# Totals: pass:1 fail:1 xfail:1 xpass:0 skip:1 error:0
+HWP-END hwpoison-x 1
+HWP-BEGIN crashed
+TAP version 13
+1..3
+ok 1 global.a
+HWP-END crashed 139
+HWP-BEGIN plain
+hello
+HWP-END plain 0
+HWP-BEGIN died
+TAP version 13
+1..2
+ok 1 global.a
+'''
+
+KTAP = '''[    1.000000] KTAP version 1
+[    1.000001] 1..2
+[    1.000002]     KTAP version 1
+[    1.000003]     # Subtest: mf_classify
+[    1.000004]     # module: memory_failure_kunit
+[    1.000005]     1..3
+[    1.000006]     ok 1 classify_free_page
+[    1.000007]     not ok 2 classify_slab
+[    1.000008]         # classify_slab: EXPECTATION FAILED at x.c:10
+[    1.000009]     ok 3 classify_hugetlb # SKIP no hugetlb
+[    1.000010] # mf_classify: pass:1 fail:1 skip:1 total:3
+[    1.000011] not ok 1 mf_classify
+[    1.000012]     KTAP version 1
+[    1.000013]     # Subtest: mf_report
+[    1.000014]     1..1
+[    1.000015]         KTAP version 1
+[    1.000016]         # Subtest: report_counts
+[    1.000017]         ok 1 free
+[    1.000018]         ok 2 lru
+[    1.000019]     ok 1 report_counts
+[    1.000020] ok 2 mf_report
+'''
+
+CONSOLE = '''[    0.5] Linux version 6.12
+[    2.0] hwp-test: begin hwpoison-anon
+[    2.1] Memory failure: 0x1234: recovery action for dirty LRU page: Recovered
+[    2.2] ------------[ cut here ]------------
+[    2.3] WARNING: CPU: 1 PID: 77 at mm/memory-failure.c:100 foo+0x1/0x2
+[    2.4] Call Trace:
+[    2.5] hwp-test: end hwpoison-anon rc=0
+[    2.6] BUG: Bad page state in process swapper
+'''
+
+
+class TapTests(unittest.TestCase):
+    def test_kselftest_cases(self):
+        secs = hwp.parse_tests_log(KSELFTEST)
+        res = hwp.binary_results('hwpoison-x', *secs['hwpoison-x'])
+        self.assertEqual(res, [
+            ('hwpoison-x/anon.debugfs.late_kill', 'pass', ''),
+            ('hwpoison-x/anon.debugfs.early_kill_prctl', 'fail', ''),
+            ('hwpoison-x/anon.sysfs.thing', 'skip', 'no sysfs'),
+            ('hwpoison-x/global.xfailing', 'pass', 'known'),
+        ])
+
+    def test_crash_mid_run_fails(self):
+        secs = hwp.parse_tests_log(KSELFTEST)
+        res = hwp.binary_results('crashed', *secs['crashed'])
+        self.assertIn(('crashed/exit', 'fail', 'only 1 of 3 cases ran'), res)
+
+    def test_plain_binary_uses_exit_code(self):
+        secs = hwp.parse_tests_log(KSELFTEST)
+        self.assertEqual(hwp.binary_results('plain', *secs['plain']),
+                         [('plain', 'pass', 'exit code 0')])
+        self.assertEqual(hwp.binary_results('plain', [], 4),
+                         [('plain', 'skip', 'exit code 4')])
+        self.assertEqual(hwp.binary_results('plain', [], 1),
+                         [('plain', 'fail', 'exit code 1')])
+
+    def test_unfinished_binary_fails(self):
+        secs = hwp.parse_tests_log(KSELFTEST)
+        lines, rc = secs['died']
+        self.assertIsNone(rc)
+        res = hwp.binary_results('died', lines, rc)
+        self.assertEqual(res[-1][0:2], ('died/exit', 'fail'))
+
+    def test_all_passed_but_bad_exit_fails(self):
+        res = hwp.binary_results('b', ['1..1', 'ok 1 global.a'], 1)
+        self.assertEqual(res[-1], ('b/exit', 'fail', 'exit code 1'))
+
+
+class KtapTests(unittest.TestCase):
+    def test_kunit_suites(self):
+        res = hwp.parse_ktap(KTAP)
+        self.assertEqual(res, [
+            ('kunit/mf_classify.classify_free_page', 'pass', ''),
+            ('kunit/mf_classify.classify_slab', 'fail', ''),
+            ('kunit/mf_classify.classify_hugetlb', 'skip', 'no hugetlb'),
+            ('kunit/mf_report.report_counts', 'pass', ''),
+        ])
+
+    def test_no_kunit(self):
+        self.assertEqual(hwp.parse_ktap('[ 1.0] KTAP version 1\n[ 1.1] 1..0\n'),
+                         [])
+
+
+class SplatTests(unittest.TestCase):
+    def test_blame(self):
+        splats = hwp.find_splats(CONSOLE)
+        self.assertEqual([s[0] for s in splats],
+                         ['hwpoison-anon', 'hwpoison-anon', None])
+        self.assertIn('WARNING: CPU: 1', splats[0][1])
+        self.assertIn('Bad page state', splats[2][1])
+
+    def test_memory_failure_lines_are_not_splats(self):
+        self.assertEqual(hwp.find_splats(
+            '[ 1.0] Memory failure: 0x1: recovery action for free buddy '
+            'page: Recovered\n[ 1.1] mce: [Hardware Error]: Machine check '
+            'events logged\n[ 1.2] MCE: Killing a:1 due to hardware memory '
+            'corruption fault at 7f00\n'), [])
+
+    def test_expected_panic(self):
+        text = ('[ 1.0] hwp-test: begin p\n[ 1.1] Kernel panic - not '
+                'syncing: Memory failure on page 1234\n[ 1.2] Call Trace:\n')
+        self.assertEqual(hwp.find_splats(text, ignore_after_panic=True), [])
+        self.assertEqual(len(hwp.find_splats(text)), 2)
+
+
+class KnownBugTests(unittest.TestCase):
+    def test_classify(self):
+        orig = hwp.known_bugs
+        hwp.known_bugs = lambda: [('t/open.*', 'open', 'why'),
+                                  ('t/fixed', 'fixed', 'why')]
+        try:
+            res = [('t/open.a', 'fail', ''), ('t/fixed', 'fail', ''),
+                   ('t/other', 'fail', ''), ('t/open.b', 'pass', '')]
+            self.assertEqual([r[1] for r in hwp.classify('upstream', res)],
+                             ['upstream-bug', 'upstream-bug', 'fail', 'pass'])
+            self.assertEqual([r[1] for r in hwp.classify('ours', res)],
+                             ['xfail', 'fail', 'fail', 'pass'])
+        finally:
+            hwp.known_bugs = orig
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Free pages, repeated and invalid pfns, and unpoison: a poisoned free page
+ * is never handed out again, a pfn is counted once, bad pfns get clean
+ * errors, and unpoisoning gives the memory back.
+ */
+#include "hwpoison_util.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+/* A page that was just freed: fault it in, note its pfn, unmap it. */
+static uint64_t free_pfn(void)
+{
+	long ps = hwp_page_size();
+	uint64_t pfn;
+	char *p;
+
+	p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	memset(p, 0x5a, ps);
+	pfn = hwp_virt_to_pfn(p);
+	munmap(p, ps);
+	return pfn;
+}
+
+static uint64_t max_pfn(void)
+{
+	long kb = hwp_meminfo_kb("MemTotal");
+	FILE *f = fopen("/proc/iomem", "r");
+	unsigned long long start, end, top = 0;
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (line[0] != ' ' && strstr(line, "System RAM") &&
+		    sscanf(line, "%llx-%llx", &start, &end) == 2 && end > top)
+			top = end;
+	if (f)
+		fclose(f);
+	if (!top)
+		top = (unsigned long long)kb * 1024;
+	return (top + 1) / hwp_page_size();
+}
+
+/*
+ * Fault in @frac of free memory and report whether @pfn shows up in it.
+ * Returns the number of pages checked through pagemap.
+ */
+static long allocate_and_look_for(uint64_t pfn, int percent, bool *seen)
+{
+	long ps = hwp_page_size();
+	long pages = hwp_meminfo_kb("MemFree") / (ps / 1024) * percent / 100;
+	uint64_t *ents;
+	long i, n;
+	char *p;
+	int fd;
+
+	*seen = false;
+	p = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	madvise(p, pages * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < pages; i++)
+		p[i * ps] = 1;
+	ents = malloc(pages * sizeof(*ents));
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	n = pread(fd, ents, pages * sizeof(*ents),
+		  (uintptr_t)p / ps * sizeof(*ents)) / sizeof(*ents);
+	close(fd);
+	for (i = 0; i < n; i++)
+		if ((ents[i] & HWP_PM_PRESENT) &&
+		    (ents[i] & HWP_PM_PFN_MASK) == pfn)
+			*seen = true;
+	free(ents);
+	munmap(p, pages * ps);
+	return n;
+}
+
+FIXTURE(freepage)
+{
+	uint64_t pfn;
+	long hc;
+	long total;
+};
+
+FIXTURE_VARIANT(freepage)
+{
+	const char *entry;
+};
+
+FIXTURE_VARIANT_ADD(freepage, debugfs)
+{
+	.entry = "debugfs",
+};
+
+FIXTURE_VARIANT_ADD(freepage, sysfs_hard)
+{
+	.entry = "hard",
+};
+
+FIXTURE_VARIANT_ADD(freepage, sysfs_soft)
+{
+	.entry = "soft",
+};
+
+static int offline(const char *entry, uint64_t pfn)
+{
+	if (!strcmp(entry, "debugfs"))
+		return hwp_inject_pfn(pfn);
+	return hwp_sysfs_offline(entry, pfn);
+}
+
+FIXTURE_SETUP(freepage)
+{
+	if (!hwp_have_debugfs_injector())
+		SKIP(return, "debugfs hwpoison injector not available");
+	self->pfn = free_pfn();
+	ASSERT_NE(0, self->pfn);
+	self->hc = hwp_corrupted_kb();
+	self->total = hwp_node_stat("total");
+	ASSERT_EQ(0, offline(variant->entry, self->pfn));
+	ASSERT_TRUE(hwp_pfn_poisoned(self->pfn));
+	ASSERT_EQ(self->hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+}
+
+FIXTURE_TEARDOWN(freepage)
+{
+}
+
+/* The poisoned pfn never comes back from the allocator. */
+TEST_F(freepage, never_reused)
+{
+	bool seen;
+	long n;
+
+	n = allocate_and_look_for(self->pfn, 90, &seen);
+	ASSERT_GT(n, 1000);
+	EXPECT_FALSE(seen);
+	EXPECT_TRUE(hwp_pfn_poisoned(self->pfn));
+}
+
+/*
+ * A second report of the same pfn is not a new error: -EHWPOISON from the
+ * hard offline entries, 0 from soft offline, and no counter moves.
+ */
+TEST_F(freepage, reported_twice)
+{
+	long total = hwp_node_stat("total");
+	int ret;
+
+	ret = offline(variant->entry, self->pfn);
+	EXPECT_EQ(strcmp(variant->entry, "soft") ? -EHWPOISON : 0, ret);
+	ret = hwp_sysfs_offline("hard", self->pfn);
+	EXPECT_EQ(-EHWPOISON, ret);
+	EXPECT_EQ(self->hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+	EXPECT_EQ(total, hwp_node_stat("total"));
+}
+
+/* Unpoison puts the page back in service and the counter back down. */
+TEST_F(freepage, unpoison)
+{
+	bool seen = false;
+	int tries;
+
+	ASSERT_EQ(0, hwp_unpoison_pfn(self->pfn));
+	EXPECT_FALSE(hwp_pfn_poisoned(self->pfn));
+	EXPECT_EQ(self->hc, hwp_corrupted_kb());
+	/* Unpoisoning it again: it is no longer poisoned. */
+	EXPECT_EQ(-EBUSY, hwp_unpoison_pfn(self->pfn));
+	/* And the allocator hands it out again. */
+	for (tries = 0; tries < 3 && !seen; tries++)
+		ASSERT_GT(allocate_and_look_for(self->pfn, 90, &seen), 1000);
+	EXPECT_TRUE(seen);
+}
+
+/* Poison and unpoison many free pages: no memory is lost on the way. */
+TEST(unpoison_no_leak)
+{
+	long ps = hwp_page_size();
+	int n = 512, i, failed = 0;
+	long free_before, free_after;
+	uint64_t *pfns;
+	char *p;
+
+	if (!hwp_have_debugfs_injector())
+		SKIP(return, "debugfs hwpoison injector not available");
+	pfns = calloc(n, sizeof(*pfns));
+	p = mmap(NULL, n * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	madvise(p, n * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < n; i++) {
+		p[i * ps] = 1;
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+	munmap(p, n * ps);
+	hwp_write_file("/proc/sys/vm/drop_caches", "3");
+	free_before = hwp_meminfo_kb("MemFree");
+	for (i = 0; i < n; i++)
+		if (hwp_inject_pfn(pfns[i]))
+			failed++;
+	ASSERT_EQ(0, failed);
+	for (i = 0; i < n; i++)
+		if (hwp_unpoison_pfn(pfns[i]))
+			failed++;
+	EXPECT_EQ(0, failed);
+	hwp_write_file("/proc/sys/vm/drop_caches", "3");
+	free_after = hwp_meminfo_kb("MemFree");
+	/* Allow 1 MiB of noise from the rest of the system, not 2 MiB lost. */
+	EXPECT_GE(free_after, free_before - 1024) {
+		TH_LOG("MemFree %ld kB -> %ld kB after %d pages", free_before,
+		       free_after, n);
+	}
+	for (i = 0; i < n; i++)
+		if (hwp_pfn_poisoned(pfns[i]))
+			failed++;
+	EXPECT_EQ(0, failed);
+}
+
+/* Pfns that are not memory get clean errors from every entry. */
+TEST(invalid_pfns)
+{
+	/* Past the last 128 MiB memory section: no memmap at all. */
+	uint64_t top = (max_pfn() + 32767) & ~32767ULL;
+	uint64_t bad[] = { top, top + 0x100000, 1ULL << 40 };
+	long hc = hwp_corrupted_kb();
+	unsigned int i;
+
+	if (!hwp_have_debugfs_injector())
+		SKIP(return, "debugfs hwpoison injector not available");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-ENXIO, hwp_inject_pfn(bad[i]));
+		EXPECT_EQ(-ENXIO, hwp_sysfs_offline("hard", bad[i]));
+		EXPECT_EQ(-ENXIO, hwp_sysfs_offline("soft", bad[i]));
+		EXPECT_EQ(-EIO, hwp_unpoison_pfn(bad[i]));
+	}
+	EXPECT_EQ(-EINVAL, hwp_write_file(HWP_SYSFS_MEM "hard_offline_page",
+					  "not-a-number"));
+	EXPECT_EQ(-EINVAL, hwp_write_file(HWP_SYSFS_MEM "soft_offline_page",
+					  "0x12zz"));
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+}
+
+/* Unprivileged writers are refused by sysfs and debugfs. */
+TEST(unprivileged)
+{
+	uint64_t pfn = free_pfn();
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(0, pfn);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (hwp_sysfs_offline("hard", pfn) != -EACCES)
+			_exit(11);
+		if (hwp_sysfs_offline("soft", pfn) != -EACCES)
+			_exit(12);
+		if (hwp_inject_pfn(pfn) == 0)
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_FALSE(hwp_pfn_poisoned(pfn));
+}
+
+TEST_HARNESS_MAIN

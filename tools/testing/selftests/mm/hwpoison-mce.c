@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Real machine checks: the host injects them through the QEMU monitor into
+ * the guest's x86 MCE handler, which calls memory_failure() exactly as it
+ * would for a hardware error. Each case asks the host with a line
+ * "HWP-MCE-REQUEST <srao|srar> <physical address>" in the kernel log; the
+ * host script (harness/host/mce.py) answers with the machine check.
+ *
+ * Without that host script (HWP_HOST unset in the environment) the cases
+ * skip.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
+#include "hwpoison_util.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+static int request_mce(const char *kind, uint64_t pfn)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "HWP-MCE-REQUEST %s %#llx\n", kind,
+		 (unsigned long long)(pfn * hwp_page_size()));
+	return hwp_write_file("/dev/kmsg", buf);
+}
+
+/* The harness sets HWP_HOST when a host script answers requests. */
+static bool host_present(void)
+{
+	return getenv("HWP_HOST") != NULL;
+}
+
+/* Wait up to @ms for @pfn to be marked poisoned. */
+static bool wait_poisoned(uint64_t pfn, int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if (hwp_pfn_poisoned(pfn))
+			return true;
+		usleep(20000);
+	}
+	return hwp_pfn_poisoned(pfn);
+}
+
+static bool wait_sigbus(int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if (hwp_sigbus_count())
+			return true;
+		usleep(20000);
+	}
+	return hwp_sigbus_count() != 0;
+}
+
+/* SRAO on a page of an early-kill process: BUS_MCEERR_AO at once. */
+TEST(srao_early_kill)
+{
+	long ps = hwp_page_size();
+	long hc_before;
+	uint64_t pfn;
+	char *p;
+
+	if (!host_present())
+		SKIP(return, "needs the host to inject machine checks");
+	hwp_catch_sigbus();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY,
+			   0, 0));
+	p = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	hwp_fill(p, ps, 1);
+	hwp_fill(p + ps, ps, 2);
+	hwp_fill(p + 2 * ps, ps, 3);
+	pfn = hwp_virt_to_pfn(p + ps);
+	ASSERT_NE(0, pfn);
+	hc_before = hwp_corrupted_kb();
+
+	ASSERT_EQ(0, request_mce("srao", pfn));
+	ASSERT_TRUE(wait_poisoned(pfn, 30000));
+	ASSERT_TRUE(wait_sigbus(5000));
+	EXPECT_EQ(1, hwp_sigbus_count());
+	EXPECT_EQ(BUS_MCEERR_AO, hwp_last_sigbus.code);
+	EXPECT_EQ(p + ps, hwp_last_sigbus.addr);
+	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+	EXPECT_EQ(hc_before + ps / 1024, hwp_corrupted_kb());
+	EXPECT_TRUE(hwp_check(p, ps, 1));
+	EXPECT_TRUE(hwp_check(p + 2 * ps, ps, 3));
+}
+
+/* SRAO on a late-kill process: silent until the page is touched. */
+TEST(srao_late_kill)
+{
+	long ps = hwp_page_size();
+	uint64_t pfn;
+	char *p, c;
+
+	if (!host_present())
+		SKIP(return, "needs the host to inject machine checks");
+	hwp_catch_sigbus();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE,
+			   0, 0));
+	p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	hwp_fill(p, 2 * ps, 5);
+	pfn = hwp_virt_to_pfn(p);
+	ASSERT_NE(0, pfn);
+
+	ASSERT_EQ(0, request_mce("srao", pfn));
+	ASSERT_TRUE(wait_poisoned(pfn, 30000));
+	usleep(200000);
+	EXPECT_EQ(0, hwp_sigbus_count());
+	EXPECT_TRUE(hwp_read_faults(p + 10, &c));
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(p, hwp_last_sigbus.addr);
+	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+}
+
+/*
+ * SRAR: the error is consumed by a user-mode load on CPU 0. The reader
+ * gets BUS_MCEERR_AR for the page it was reading.
+ */
+TEST(srar_consumer)
+{
+	long ps = hwp_page_size();
+	cpu_set_t set;
+	uint64_t pfn;
+	char *p;
+	int i;
+
+	if (!host_present())
+		SKIP(return, "needs the host to inject machine checks");
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	hwp_catch_sigbus();
+	p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	hwp_fill(p, ps, 9);
+	pfn = hwp_virt_to_pfn(p);
+	ASSERT_NE(0, pfn);
+
+	ASSERT_EQ(0, request_mce("srar", pfn));
+	/* Keep loading from the page in user mode until the error hits. */
+	for (i = 0; i < 2000 && !hwp_sigbus_count(); i++) {
+		char c;
+		long j;
+
+		for (j = 0; j < 1000000 && !hwp_sigbus_count(); j++)
+			if (hwp_read_faults(p + (j & (ps - 1)), &c))
+				break;
+	}
+	ASSERT_NE(0, hwp_sigbus_count());
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(p, (char *)((uintptr_t)hwp_last_sigbus.addr & ~(ps - 1)));
+	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+	EXPECT_TRUE(wait_poisoned(pfn, 5000));
+}
+
+TEST_HARNESS_MAIN
