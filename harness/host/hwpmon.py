@@ -51,10 +51,12 @@ class Monitor:
         return data.decode(errors='replace')
 
     def cmd(self, line):
+        """Run one monitor command and return its output (the monitor's
+        echo of the typed line is dropped)."""
         self.sock.sendall(line.encode() + b'\n')
-        out = self._read_prompt()
-        # The monitor echoes the command line first.
-        return out.replace('(qemu) ', '').strip()
+        out = self._read_prompt()[:-len('(qemu) ')]
+        out = out.split('\r\n', 1)[1] if '\r\n' in out else ''
+        return out.strip()
 
     def mce(self, paddr, action_required=False, bank=9, cpu=0):
         """Inject a memory error at guest-physical @paddr on all CPUs."""

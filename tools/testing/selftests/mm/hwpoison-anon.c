@@ -263,7 +263,7 @@ TEST_F(anon, bystander_untouched)
 /*
  * madvise(MADV_HWPOISON) on one's own dirty page is an action-required
  * error for the caller: SIGBUS at once, then again on every touch, and a
- * second madvise on the same address reports -EHWPOISON.
+ * second madvise on the same address finds no page (EFAULT).
  */
 TEST(madvise_self)
 {
@@ -295,19 +295,25 @@ TEST(madvise_self)
 	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
 	EXPECT_EQ(hc_before + ps / 1024, hwp_corrupted_kb());
 
+	/* A later touch faults at the exact address, not the page start. */
 	hwp_reset_sigbus();
 	EXPECT_TRUE(hwp_read_faults(p + ps + 100, &c));
 	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
-	EXPECT_EQ(p + ps, hwp_last_sigbus.addr);
+	EXPECT_EQ(p + ps + 100, hwp_last_sigbus.addr);
 	EXPECT_EQ(12, hwp_last_sigbus.lsb);
 
 	/* The neighbours are intact. */
 	EXPECT_TRUE(hwp_check(p, ps, 7));
 	EXPECT_TRUE(hwp_check(p + 2 * ps, ps, 9));
 
-	/* Already poisoned: the documented error. */
+	/*
+	 * The address now holds a hwpoison entry, not the page: there is no
+	 * page to look up, so madvise fails with EFAULT and counts nothing.
+	 */
+	hc_before = hwp_corrupted_kb();
 	EXPECT_EQ(-1, madvise(p + ps, ps, MADV_HWPOISON));
-	EXPECT_EQ(EHWPOISON, errno);
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(hc_before, hwp_corrupted_kb());
 }
 
 /* Unprivileged callers are refused. */

@@ -9,41 +9,6 @@
 
 HWP_SIGBUS_STATE;
 
-/* A page that was just freed: fault it in, note its pfn, unmap it. */
-static uint64_t free_pfn(void)
-{
-	long ps = hwp_page_size();
-	uint64_t pfn;
-	char *p;
-
-	p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return 0;
-	memset(p, 0x5a, ps);
-	pfn = hwp_virt_to_pfn(p);
-	munmap(p, ps);
-	return pfn;
-}
-
-static uint64_t max_pfn(void)
-{
-	long kb = hwp_meminfo_kb("MemTotal");
-	FILE *f = fopen("/proc/iomem", "r");
-	unsigned long long start, end, top = 0;
-	char line[256];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (line[0] != ' ' && strstr(line, "System RAM") &&
-		    sscanf(line, "%llx-%llx", &start, &end) == 2 && end > top)
-			top = end;
-	if (f)
-		fclose(f);
-	if (!top)
-		top = (unsigned long long)kb * 1024;
-	return (top + 1) / hwp_page_size();
-}
-
 /*
  * Fault in @frac of free memory and report whether @pfn shows up in it.
  * Returns the number of pages checked through pagemap.
@@ -117,8 +82,9 @@ FIXTURE_SETUP(freepage)
 {
 	if (!hwp_have_debugfs_injector())
 		SKIP(return, "debugfs hwpoison injector not available");
-	self->pfn = free_pfn();
+	self->pfn = hwp_free_pfn();
 	ASSERT_NE(0, self->pfn);
+	ASSERT_FALSE(hwp_pfn_poisoned(self->pfn));
 	self->hc = hwp_corrupted_kb();
 	self->total = hwp_node_stat("total");
 	ASSERT_EQ(0, offline(variant->entry, self->pfn));
@@ -131,7 +97,7 @@ FIXTURE_TEARDOWN(freepage)
 }
 
 /* The poisoned pfn never comes back from the allocator. */
-TEST_F(freepage, never_reused)
+TEST_F_TIMEOUT(freepage, never_reused, 180)
 {
 	bool seen;
 	long n;
@@ -160,7 +126,7 @@ TEST_F(freepage, reported_twice)
 }
 
 /* Unpoison puts the page back in service and the counter back down. */
-TEST_F(freepage, unpoison)
+TEST_F_TIMEOUT(freepage, unpoison, 300)
 {
 	bool seen = false;
 	int tries;
@@ -179,24 +145,14 @@ TEST_F(freepage, unpoison)
 /* Poison and unpoison many free pages: no memory is lost on the way. */
 TEST(unpoison_no_leak)
 {
-	long ps = hwp_page_size();
 	int n = 512, i, failed = 0;
 	long free_before, free_after;
 	uint64_t *pfns;
-	char *p;
 
 	if (!hwp_have_debugfs_injector())
 		SKIP(return, "debugfs hwpoison injector not available");
 	pfns = calloc(n, sizeof(*pfns));
-	p = mmap(NULL, n * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	madvise(p, n * ps, MADV_NOHUGEPAGE);
-	for (i = 0; i < n; i++) {
-		p[i * ps] = 1;
-		pfns[i] = hwp_virt_to_pfn(p + i * ps);
-	}
-	munmap(p, n * ps);
+	ASSERT_EQ(n, hwp_free_pfns(pfns, n));
 	hwp_write_file("/proc/sys/vm/drop_caches", "3");
 	free_before = hwp_meminfo_kb("MemFree");
 	for (i = 0; i < n; i++)
@@ -224,7 +180,7 @@ TEST(unpoison_no_leak)
 TEST(invalid_pfns)
 {
 	/* Past the last 128 MiB memory section: no memmap at all. */
-	uint64_t top = (max_pfn() + 32767) & ~32767ULL;
+	uint64_t top = (hwp_max_pfn() + 32767) & ~32767ULL;
 	uint64_t bad[] = { top, top + 0x100000, 1ULL << 40 };
 	long hc = hwp_corrupted_kb();
 	unsigned int i;
@@ -247,7 +203,7 @@ TEST(invalid_pfns)
 /* Unprivileged writers are refused by sysfs and debugfs. */
 TEST(unprivileged)
 {
-	uint64_t pfn = free_pfn();
+	uint64_t pfn = hwp_free_pfn();
 	int status;
 	pid_t pid;
 

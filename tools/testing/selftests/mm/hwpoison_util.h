@@ -157,6 +157,62 @@ static inline long hwp_node_stat(const char *name)
 	return sum;
 }
 
+/* One past the highest pfn of System RAM, from /proc/iomem. */
+static inline uint64_t hwp_max_pfn(void)
+{
+	unsigned long long start, end, top = 0;
+	FILE *f = fopen("/proc/iomem", "r");
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (line[0] != ' ' && strstr(line, "System RAM") &&
+		    sscanf(line, "%llx-%llx", &start, &end) == 2 && end > top)
+			top = end;
+	if (f)
+		fclose(f);
+	return (top + 1) / hwp_page_size();
+}
+
+/*
+ * Free pages that nothing is about to reuse: the upper halves of free
+ * order-10 blocks, high in memory. Freshly freed pages sit on per-cpu
+ * lists and are handed out again at once (often to the caller itself);
+ * the upper half of a large buddy block is the last thing the allocator
+ * splits. Fills @out with up to @n pfns, returns how many.
+ */
+static inline long hwp_free_pfns(uint64_t *out, long n)
+{
+	uint64_t chunk[1024];
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	int64_t pfn;
+	long got = 0;
+	int i;
+
+	if (fd < 0)
+		return 0;
+	for (pfn = (hwp_max_pfn() / 1024) * 1024 - 1024; pfn >= 0 && got < n;
+	     pfn -= 1024) {
+		bool free_block = true;
+
+		if (pread(fd, chunk, sizeof(chunk), pfn * sizeof(uint64_t)) !=
+		    sizeof(chunk))
+			continue;
+		for (i = 0; i < 1024 && free_block; i++)
+			free_block = chunk[i] == BIT_ULL(HWP_KPF_BUDDY);
+		for (i = 1023; free_block && i >= 512 && got < n; i--)
+			out[got++] = pfn + i;
+	}
+	close(fd);
+	return got;
+}
+
+static inline uint64_t hwp_free_pfn(void)
+{
+	uint64_t pfn;
+
+	return hwp_free_pfns(&pfn, 1) == 1 ? pfn : 0;
+}
+
 /* Write @buf to @path; 0 or -errno. */
 static inline int hwp_write_file(const char *path, const char *buf)
 {
