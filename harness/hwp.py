@@ -540,8 +540,15 @@ def qemu_boot(image, initrd, workdir, cmdline='', qemu_args=(), mem='2G',
         if os.path.lexists(p):
             os.unlink(p)
     accel = accel or qemu_accel()
+    if accel == 'tcg':
+        # Multi-threaded TCG races with the kernel's live code patching
+        # (text_poke_bp): now and then a vCPU runs into a stale int3 and
+        # the guest oopses in early boot. One TCG thread for all vCPUs
+        # removes that; the vCPUs still interleave, so races stay races.
+        accel = 'tcg,thread=%s' % os.environ.get('HWP_TCG_THREAD', 'single')
     cmd = ['qemu-system-x86_64', '-accel', accel,
-           '-cpu', 'max,vendor=GenuineIntel' if accel == 'tcg' else 'host',
+           '-cpu', 'max,vendor=GenuineIntel' if accel.startswith('tcg')
+           else 'host',
            '-m', mem, '-smp', str(smp), '-display', 'none', '-no-reboot',
            '-nodefaults', '-vga', 'none',
            '-serial', 'file:' + console, '-serial', 'file:' + tests,

@@ -237,7 +237,7 @@ int main(void)
 	pthread_t th;
 	struct row *r;
 	void *load_ret;
-	int fd, i, n0;
+	int fd, i, n0, data_ok;
 	long hc0;
 
 	ps = sysconf(_SC_PAGESIZE);
@@ -327,10 +327,11 @@ int main(void)
 	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn * ps);
 	i = write_str("/sys/devices/system/memory/hard_offline_page", buf);
 	r = add_row("file page 5", "hard offline", pfn);
+	data_ok = intact(file + 5 * ps, ps, 105);	/* re-reads it */
 	snprintf(r->outcome, sizeof(r->outcome),
 		 "write %s; %s; re-read from disk: %s (now pfn %#llx); %s",
 		 i ? strerror(-i) : "ok", poisoned(pfn) ? "poisoned" : "NOT poisoned",
-		 intact(file + 5 * ps, ps, 105) ? "intact" : "CORRUPT",
+		 data_ok ? "intact" : "CORRUPT",
 		 (unsigned long long)pfn_of(file + 5 * ps),
 		 nsigs == n0 ? "nobody signalled" : "SIGNALLED");
 
@@ -378,8 +379,8 @@ int main(void)
 		       sigs[i].code == 4 ? "BUS_MCEERR_AR" :
 		       sigs[i].code == 5 ? "BUS_MCEERR_AO" : "other",
 		       sigs[i].addr, sigs[i].lsb);
-	printf("HardwareCorrupted: %ld kB -> %ld kB\n", hc0,
-	       meminfo("HardwareCorrupted"));
+	printf("HardwareCorrupted: %ld kB -> %ld kB (hard and soft offline)\n",
+	       hc0, meminfo("HardwareCorrupted"));
 	printf("Per-node memory_failure stats (node0):");
 	{
 		const char *names[] = { "total", "recovered", "delayed",
