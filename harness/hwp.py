@@ -381,17 +381,17 @@ def check_config(objdir, frags):
         m = re.match(r'^# (CONFIG_\w+) is not set', l)
         if m:
             have[m.group(1)] = 'n'
-    bad = []
+    want = {}
     for frag in frags:
         for l in read(frag).splitlines():
             m = re.match(r'^(CONFIG_\w+)=(.*)$', l)
-            if not m:
-                continue
-            want = m.group(2)
-            got = have.get(m.group(1), 'n')
-            if want != got:
-                bad.append('%s=%s (wanted %s, from %s)' %
-                           (m.group(1), got, want, os.path.basename(frag)))
+            if m:
+                want[m.group(1)] = (m.group(2), os.path.basename(frag))
+    bad = []
+    for name, (value, frag) in want.items():
+        got = have.get(name, 'n')
+        if value != got:
+            bad.append('%s=%s (wanted %s, from %s)' % (name, got, value, frag))
     return bad
 
 

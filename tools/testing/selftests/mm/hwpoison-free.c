@@ -187,7 +187,7 @@ TEST(invalid_pfns)
 
 	if (!hwp_have_debugfs_injector())
 		SKIP(return, "debugfs hwpoison injector not available");
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-ENXIO, hwp_inject_pfn(bad[i]));
 		EXPECT_EQ(-ENXIO, hwp_sysfs_offline("hard", bad[i]));
 		EXPECT_EQ(-ENXIO, hwp_sysfs_offline("soft", bad[i]));

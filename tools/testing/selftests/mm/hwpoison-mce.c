@@ -30,7 +30,7 @@ static int request_mce(const char *kind, uint64_t pfn)
 /* The harness sets HWP_HOST when a host script answers requests. */
 static bool host_present(void)
 {
-	return getenv("HWP_HOST") != NULL;
+	return getenv("HWP_HOST");
 }
 
 /* Wait up to @ms for @pfn to be marked poisoned. */

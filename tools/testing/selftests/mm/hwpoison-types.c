@@ -246,11 +246,7 @@ TEST_F(types, hard_offline)
 		EXPECT_EQ(21, r->lsb);
 		break;
 	default:
-		if (variant->early) {
-			EXPECT_EQ(1, r->early_count);
-		} else {
-			EXPECT_EQ(0, r->early_count);
-		}
+		EXPECT_EQ(variant->early ? 1 : 0, r->early_count);
 		EXPECT_EQ(1, r->faulted);
 		EXPECT_EQ(BUS_MCEERR_AR, r->code);
 		EXPECT_EQ(r->target, r->addr);
