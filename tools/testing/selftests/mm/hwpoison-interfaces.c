@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The interfaces around memory failure: the ras:memory_failure_event
+ * tracepoint, the per-node counters, the injector's filters, the modes of
+ * the control files, and concurrent reports of one pfn.
+ */
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "hwpoison_util.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+#define TRACEFS		"/sys/kernel/tracing/"
+#define EVENT		TRACEFS "events/ras/memory_failure_event/enable"
+
+static long node_stat(const char *name)
+{
+	return hwp_node_stat(name);
+}
+
+/* Read the whole trace buffer into a malloc'ed string. */
+static char *read_trace(void)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	int fd = open(TRACEFS "trace", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0 || !buf) {
+		free(buf);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 4096) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+	}
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+static int count_lines(const char *text, const char *needle)
+{
+	int n = 0;
+
+	while (text && (text = strstr(text, needle))) {
+		n++;
+		text++;
+	}
+	return n;
+}
+
+/* One event per handled page, with the pfn, the page type and result. */
+TEST(tracepoint)
+{
+	uint64_t pfn = hwp_free_pfn();
+	char expect[128], *trace;
+
+	if (access(EVENT, W_OK))
+		SKIP(return, "ras:memory_failure_event not available");
+	ASSERT_NE(0, pfn);
+	ASSERT_EQ(0, hwp_write_file(TRACEFS "trace", ""));
+	ASSERT_EQ(0, hwp_write_file(EVENT, "1"));
+	ASSERT_EQ(0, hwp_inject_pfn(pfn));
+	/* A repeated report is traced as such, and soft offline is not. */
+	ASSERT_EQ(-EHWPOISON, hwp_inject_pfn(pfn));
+	ASSERT_EQ(0, hwp_write_file(EVENT, "0"));
+	trace = read_trace();
+	ASSERT_NE(NULL, trace);
+
+	EXPECT_EQ(2, count_lines(trace, "memory_failure_event:")) {
+		TH_LOG("trace:\n%s", trace);
+	}
+	snprintf(expect, sizeof(expect),
+		 "pfn %#llx: recovery action for free buddy page: Recovered",
+		 (unsigned long long)pfn);
+	EXPECT_EQ(1, count_lines(trace, expect)) {
+		TH_LOG("no \"%s\" in:\n%s", expect, trace);
+	}
+	snprintf(expect, sizeof(expect),
+		 "pfn %#llx: recovery action for already poisoned: Failed",
+		 (unsigned long long)pfn);
+	EXPECT_EQ(1, count_lines(trace, expect)) {
+		TH_LOG("no \"%s\" in:\n%s", expect, trace);
+	}
+	free(trace);
+}
+
+/* Per-node counters: one total and one recovered per handled free page. */
+TEST(node_counters)
+{
+	long total = node_stat("total"), recovered = node_stat("recovered");
+	long failed = node_stat("failed"), ignored = node_stat("ignored");
+	long delayed = node_stat("delayed");
+	uint64_t pfns[4];
+	int i;
+
+	if (total < 0)
+		SKIP(return, "no per-node memory_failure statistics");
+	ASSERT_EQ(4, hwp_free_pfns(pfns, 4));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, hwp_inject_pfn(pfns[i]));
+	EXPECT_EQ(total + 4, node_stat("total"));
+	EXPECT_EQ(recovered + 4, node_stat("recovered"));
+	EXPECT_EQ(failed, node_stat("failed"));
+	EXPECT_EQ(ignored, node_stat("ignored"));
+	EXPECT_EQ(delayed, node_stat("delayed"));
+}
+
+struct racer {
+	uint64_t pfn;
+	pthread_barrier_t *barrier;
+	int ret;
+};
+
+static void *race_inject(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->barrier);
+	r->ret = hwp_inject_pfn(r->pfn);
+	return NULL;
+}
+
+/* Several reporters of one pfn at once: handled and counted exactly once. */
+TEST(concurrent_reports)
+{
+	enum { N = 6 };
+	struct racer r[N];
+	pthread_barrier_t barrier;
+	pthread_t th[N];
+	long hc, total;
+	int i, ok = 0, again = 0, round;
+
+	for (round = 0; round < 8; round++) {
+		uint64_t pfn = hwp_free_pfn();
+
+		ASSERT_NE(0, pfn);
+		hc = hwp_corrupted_kb();
+		total = node_stat("total");
+		pthread_barrier_init(&barrier, NULL, N);
+		for (i = 0; i < N; i++) {
+			r[i].pfn = pfn;
+			r[i].barrier = &barrier;
+			pthread_create(&th[i], NULL, race_inject, &r[i]);
+		}
+		ok = again = 0;
+		for (i = 0; i < N; i++) {
+			pthread_join(th[i], NULL);
+			ok += r[i].ret == 0;
+			again += r[i].ret == -EHWPOISON;
+		}
+		pthread_barrier_destroy(&barrier);
+		EXPECT_EQ(1, ok);
+		EXPECT_EQ(N - 1, again);
+		EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+		if (total >= 0)
+			EXPECT_EQ(total + 1, node_stat("total"));
+	}
+}
+
+static void expect_mode(struct __test_metadata *_metadata, const char *path,
+			mode_t mode)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(path, &st)) {
+		TH_LOG("%s: %s", path, strerror(errno));
+	}
+	EXPECT_EQ(mode, st.st_mode & 07777) {
+		TH_LOG("%s has mode %o", path, st.st_mode & 07777);
+	}
+}
+
+/* The control files keep their modes: write-only or root-only. */
+TEST(file_modes)
+{
+	static const char * const filters[] = {
+		"corrupt-filter-enable", "corrupt-filter-dev-major",
+		"corrupt-filter-dev-minor", "corrupt-filter-flags-mask",
+		"corrupt-filter-flags-value",
+	};
+	char path[128];
+	unsigned int i;
+
+	expect_mode(_metadata, HWP_SYSFS_MEM "soft_offline_page", 0200);
+	expect_mode(_metadata, HWP_SYSFS_MEM "hard_offline_page", 0200);
+	expect_mode(_metadata, HWP_DEBUGFS "corrupt-pfn", 0200);
+	expect_mode(_metadata, HWP_DEBUGFS "unpoison-pfn", 0200);
+	for (i = 0; i < ARRAY_SIZE(filters); i++) {
+		snprintf(path, sizeof(path), HWP_DEBUGFS "%s", filters[i]);
+		expect_mode(_metadata, path, 0600);
+	}
+	expect_mode(_metadata, "/proc/sys/vm/memory_failure_early_kill", 0644);
+	expect_mode(_metadata, "/proc/sys/vm/memory_failure_recovery", 0644);
+	expect_mode(_metadata, "/proc/sys/vm/enable_soft_offline", 0644);
+}
+
+static void reset_filters(void)
+{
+	hwp_write_file(HWP_DEBUGFS "corrupt-filter-enable", "0");
+	hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-mask", "0");
+	hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-value", "0");
+	hwp_write_file(HWP_DEBUGFS "corrupt-filter-dev-major", "4294967295");
+	hwp_write_file(HWP_DEBUGFS "corrupt-filter-dev-minor", "4294967295");
+}
+
+FIXTURE(filter)
+{
+	char *map;
+	int fd;
+	uint64_t pfn;
+	dev_t dev;
+};
+
+FIXTURE_SETUP(filter)
+{
+	long ps = hwp_page_size();
+	struct stat st;
+
+	if (access(HWP_DEBUGFS "corrupt-filter-enable", W_OK))
+		SKIP(return, "no injector filters");
+	if (access("/mnt/disk", W_OK))
+		SKIP(return, "no disk-backed file system at /mnt/disk");
+	reset_filters();
+	/* A clean page cache page of a file on a real block device. */
+	self->fd = open("/mnt/disk/hwpoison-filter.dat",
+			O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, ftruncate(self->fd, 4 * ps));
+	self->map = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	hwp_fill(self->map, 4 * ps, 1);
+	ASSERT_EQ(0, msync(self->map, 4 * ps, MS_SYNC));
+	self->pfn = hwp_virt_to_pfn(self->map + ps);
+	ASSERT_NE(0, self->pfn);
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	self->dev = st.st_dev;
+}
+
+FIXTURE_TEARDOWN(filter)
+{
+	reset_filters();
+}
+
+static void set_u64(const char *name, unsigned long long v)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), HWP_DEBUGFS "%s", name);
+	snprintf(buf, sizeof(buf), "%llu", v);
+	hwp_write_file(path, buf);
+}
+
+/* A page the filter rejects is left untouched, and nothing is counted. */
+TEST_F(filter, flags_reject_then_accept)
+{
+	long hc = hwp_corrupted_kb();
+	uint64_t flags = hwp_kpageflags(self->pfn);
+
+	/* Demand the page be free (buddy): a page cache page is not. */
+	set_u64("corrupt-filter-flags-mask", BIT_ULL(HWP_KPF_BUDDY));
+	set_u64("corrupt-filter-flags-value", BIT_ULL(HWP_KPF_BUDDY));
+	set_u64("corrupt-filter-enable", 1);
+	EXPECT_EQ(0, hwp_inject_pfn(self->pfn));
+	EXPECT_FALSE(hwp_pfn_poisoned(self->pfn));
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+	EXPECT_TRUE(hwp_check(self->map, 4 * hwp_page_size(), 1));
+
+	/* Now demand exactly the flags it has: it passes. */
+	set_u64("corrupt-filter-flags-mask", flags);
+	set_u64("corrupt-filter-flags-value", flags);
+	EXPECT_EQ(0, hwp_inject_pfn(self->pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(self->pfn));
+	EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+}
+
+/* The block-device filter passes only pages of files on that device. */
+TEST_F(filter, device)
+{
+	long hc = hwp_corrupted_kb();
+
+	set_u64("corrupt-filter-dev-major", major(self->dev) + 1);
+	set_u64("corrupt-filter-dev-minor", minor(self->dev));
+	set_u64("corrupt-filter-enable", 1);
+	EXPECT_EQ(0, hwp_inject_pfn(self->pfn));
+	EXPECT_FALSE(hwp_pfn_poisoned(self->pfn));
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+
+	set_u64("corrupt-filter-dev-major", major(self->dev));
+	EXPECT_EQ(0, hwp_inject_pfn(self->pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(self->pfn));
+	EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+}
+
+TEST_HARNESS_MAIN
