@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A KSM page is one physical page behind many virtual ones: an error in it
+ * takes it away from every mapper, each of which gets SIGBUS at the right
+ * address when it touches its copy, while their other pages are intact.
+ */
+#include "hwpoison_util.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+#define KSM	"/sys/kernel/mm/ksm/"
+#define NPAGES	4
+
+static long ksm_read(const char *name)
+{
+	char path[128];
+	long v = -1;
+
+	snprintf(path, sizeof(path), KSM "%s", name);
+	hwp_read_long(path, &v);
+	return v;
+}
+
+TEST(merged_page)
+{
+	long ps = hwp_page_size();
+	char *a, *b, c;
+	uint64_t pfn;
+	int i;
+
+	if (access(KSM "run", W_OK))
+		SKIP(return, "KSM not available");
+	hwp_catch_sigbus();
+	a = mmap(NULL, 2 * NPAGES * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	b = a + NPAGES * ps;
+	/* Page 1 of a and b have the same contents; the others differ. */
+	for (i = 0; i < NPAGES; i++) {
+		hwp_fill(a + i * ps, ps, i == 1 ? 77 : 10 + i);
+		hwp_fill(b + i * ps, ps, i == 1 ? 77 : 20 + i);
+	}
+	ASSERT_EQ(0, madvise(a, 2 * NPAGES * ps, MADV_MERGEABLE));
+	ASSERT_EQ(0, hwp_write_file(KSM "pages_to_scan", "5000"));
+	ASSERT_EQ(0, hwp_write_file(KSM "sleep_millisecs", "0"));
+	ASSERT_EQ(0, hwp_write_file(KSM "run", "1"));
+	for (i = 0; i < 600; i++) {
+		if (hwp_virt_to_pfn(a + ps) == hwp_virt_to_pfn(b + ps))
+			break;
+		usleep(50000);
+	}
+	hwp_write_file(KSM "run", "0");
+	pfn = hwp_virt_to_pfn(a + ps);
+	if (pfn != hwp_virt_to_pfn(b + ps))
+		SKIP(return, "ksmd did not merge the pages in 30 s");
+	ASSERT_GT(ksm_read("pages_shared"), 0);
+
+	ASSERT_EQ(0, hwp_inject_pfn(pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(0, hwp_sigbus_count());
+
+	EXPECT_TRUE(hwp_read_faults(a + ps + 8, &c));
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(a + ps + 8, hwp_last_sigbus.addr);
+	hwp_reset_sigbus();
+	EXPECT_TRUE(hwp_read_faults(b + ps + 16, &c));
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(b + ps + 16, hwp_last_sigbus.addr);
+	for (i = 0; i < NPAGES; i++) {
+		if (i == 1)
+			continue;
+		EXPECT_TRUE(hwp_check(a + i * ps, ps, 10 + i));
+		EXPECT_TRUE(hwp_check(b + i * ps, ps, 20 + i));
+	}
+}
+
+TEST_HARNESS_MAIN
