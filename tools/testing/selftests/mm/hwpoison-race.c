@@ -125,4 +125,97 @@ TEST_F_TIMEOUT(race, soft_offline_vs_writers_and_compaction, 120)
 	EXPECT_EQ(0, reused);
 }
 
+#define HPAGE_SIZE	(2UL << 20)
+#define NR_HUGE		"/proc/sys/vm/nr_hugepages"
+
+struct pool_race {
+	uint64_t last_pfn;	/* the consumer's most recent huge page */
+	long faults, sigbus, mmap_failed;
+	int stop;
+};
+
+/* Fault huge pages from the pool one at a time, forever. */
+static void consume_huge_pages(struct pool_race *r)
+{
+	char c;
+
+	hwp_catch_sigbus();
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		char *p = mmap(NULL, HPAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+			       -1, 0);
+
+		if (p == MAP_FAILED) {
+			r->mmap_failed++;
+			usleep(1000);
+			continue;
+		}
+		if (hwp_write_faults(p, 1) || hwp_read_faults(p, &c))
+			r->sigbus++;
+		else
+			r->faults++;
+		__atomic_store_n(&r->last_pfn, hwp_virt_to_pfn(p),
+				 __ATOMIC_RELAXED);
+		munmap(p, HPAGE_SIZE);
+	}
+	_exit(0);
+}
+
+/*
+ * Soft offline of free huge pages while another process keeps faulting
+ * huge pages from the same pool: the pool always has room for the
+ * consumer, so it must never see an allocation failure or a SIGBUS.
+ */
+TEST_F_TIMEOUT(race, free_hugetlb_vs_faults, 120)
+{
+	long saved = -1, nr, offlined = 0, tries = 0;
+	struct pool_race *r;
+	char buf[24];
+	time_t end;
+	pid_t pid;
+	int status;
+
+	hwp_read_long(NR_HUGE, &saved);
+	if (hwp_write_file(NR_HUGE, "32"))
+		SKIP(return, "cannot size the huge page pool");
+	hwp_read_long(NR_HUGE, &nr);
+	if (nr < 16)
+		SKIP(return, "only %ld huge pages", nr);
+	r = mmap(NULL, hwp_page_size(), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	memset(r, 0, sizeof(*r));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		consume_huge_pages(r);
+
+	end = time(NULL) + SECONDS;
+	while (time(NULL) < end) {
+		uint64_t pfn = __atomic_load_n(&r->last_pfn, __ATOMIC_RELAXED);
+
+		hwp_read_long(NR_HUGE, &nr);
+		if (!pfn || nr <= 4) {
+			usleep(1000);
+			continue;
+		}
+		tries++;
+		/* Free by now, or about to be allocated again: both are fine. */
+		if (!hwp_sysfs_offline("soft", pfn + (tries % 512)))
+			offlined++;
+	}
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	snprintf(buf, sizeof(buf), "%ld", saved);
+	hwp_write_file(NR_HUGE, buf);
+
+	TH_LOG("%ld huge faults, %ld soft offlines of %ld attempts",
+	       r->faults, offlined, tries);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, r->sigbus);
+	EXPECT_EQ(0, r->mmap_failed);
+	EXPECT_GT(r->faults, 10);
+	EXPECT_GT(offlined, 0);
+}
+
 TEST_HARNESS_MAIN
