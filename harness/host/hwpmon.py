@@ -76,18 +76,22 @@ class Console:
         self.path = path
         self.pos = 0
         self.buf = ''
+        self.pending = []
 
     def lines(self):
+        """Complete lines not handed out yet."""
         try:
             with open(self.path, 'rb') as f:
                 f.seek(self.pos)
                 data = f.read()
         except FileNotFoundError:
-            return []
+            data = b''
         self.pos += len(data)
         self.buf += data.decode(errors='replace')
         *done, self.buf = self.buf.split('\n')
-        return [l.rstrip('\r') for l in done]
+        out = self.pending + [l.rstrip('\r') for l in done]
+        self.pending = []
+        return out
 
     def wait(self, regex, timeout=60, stop=None):
         """Next line matching @regex (a match object), None on timeout or
@@ -96,11 +100,14 @@ class Console:
         srx = re.compile(stop) if stop else None
         deadline = time.time() + timeout
         while time.time() < deadline:
-            for l in self.lines():
+            lines = self.lines()
+            for i, l in enumerate(lines):
                 m = rx.search(l)
                 if m:
+                    self.pending = lines[i + 1:]
                     return m
                 if srx and srx.search(l):
+                    self.pending = lines[i + 1:]
                     return None
             time.sleep(0.05)
         return None

@@ -2,27 +2,55 @@
 # SPDX-License-Identifier: GPL-2.0
 """Answer "HWP-MCE-REQUEST <srao|srar> <paddr>" lines from the guest with
 a real machine check through the QEMU monitor, until the guest's job ends.
+
+Requests are served in order, and each machine check waits until the guest
+has handled the previous one ("Memory failure: <pfn>:" in its log): a
+machine check that arrives while the previous one is still in progress
+(MCG_STATUS.MCIP set) shuts a real CPU down, and QEMU models that.
 """
 
+import collections
+import re
 import sys
+import time
 
 from hwpmon import Console, Monitor
+
+REQUEST = re.compile(r'HWP-MCE-REQUEST (srao|srar) (0x[0-9a-f]+)')
+STOP = re.compile(r'HWP-JOB-EXIT|Kernel panic|reboot: ')
 
 
 def main():
     con = Console(sys.argv[1])
     mon = Monitor(sys.argv[2])
+    queue = collections.deque()
+    waiting = None          # (log text that ends it, deadline)
     n = 0
-    while True:
-        m = con.wait(r'HWP-MCE-REQUEST (srao|srar) (0x[0-9a-f]+)',
-                     timeout=600, stop=r'HWP-JOB-EXIT|Kernel panic|reboot:')
-        if not m:
+    deadline = time.time() + 3600
+    while time.time() < deadline:
+        stop = False
+        for l in con.lines():
+            m = REQUEST.search(l)
+            if m:
+                queue.append((m.group(1), int(m.group(2), 16)))
+            if waiting and waiting[0] in l:
+                waiting = None
+            if STOP.search(l):
+                stop = True
+        if stop:
             break
-        paddr = int(m.group(2), 16)
-        out = mon.mce(paddr, action_required=m.group(1) == 'srar')
-        n += 1
-        print('host: %s machine check at %#x%s' %
-              (m.group(1), paddr, (': ' + out) if out else ''))
+        if waiting and time.time() > waiting[1]:
+            print('host: no "%s" within 10 s, going on' % waiting[0])
+            waiting = None
+        if not waiting and queue:
+            kind, paddr = queue.popleft()
+            out = mon.mce(paddr, action_required=kind == 'srar')
+            n += 1
+            print('host: %s machine check at %#x%s' %
+                  (kind, paddr, (': ' + out) if out else ''))
+            waiting = ('Memory failure: %#x:' % (paddr >> 12),
+                       time.time() + 10)
+        time.sleep(0.02)
     mon.close()
     print('host: %d machine check(s) injected' % n)
     return 0

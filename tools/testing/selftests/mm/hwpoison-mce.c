@@ -122,6 +122,59 @@ TEST(srao_late_kill)
 }
 
 /*
+ * A burst of machine checks on many pages, faster than the handler runs:
+ * none may be lost, every page ends up poisoned and counted.
+ */
+FIXTURE(burst)
+{
+};
+
+FIXTURE_SETUP(burst)
+{
+}
+
+FIXTURE_TEARDOWN(burst)
+{
+}
+
+TEST_F_TIMEOUT(burst, srao, 120)
+{
+	enum { N = 48 };
+	long ps = hwp_page_size();
+	uint64_t pfn[N];
+	long hc_before;
+	int i, done = 0, ms;
+	char *p;
+
+	if (!host_present())
+		SKIP(return, "needs the host to inject machine checks");
+	p = mmap(NULL, N * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	madvise(p, N * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < N; i++) {
+		p[i * ps] = 1;
+		pfn[i] = hwp_virt_to_pfn(p + i * ps);
+		ASSERT_NE(0, pfn[i]);
+	}
+	hc_before = hwp_corrupted_kb();
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, request_mce("srao", pfn[i]));
+	for (ms = 0; ms < 60000 && done < N; ms += 100) {
+		usleep(100000);
+		for (done = 0, i = 0; i < N; i++)
+			done += hwp_pfn_poisoned(pfn[i]);
+	}
+	EXPECT_EQ(N, done);
+	for (ms = 0; ms < 5000; ms += 100) {
+		if (hwp_corrupted_kb() == hc_before + N * ps / 1024)
+			break;
+		usleep(100000);
+	}
+	EXPECT_EQ(hc_before + N * ps / 1024, hwp_corrupted_kb());
+}
+
+/*
  * SRAR: the error is consumed by a user-mode load on CPU 0. The reader
  * gets BUS_MCEERR_AR for the page it was reading.
  */
