@@ -149,7 +149,8 @@ TEST(concurrent_reports)
 			r[i].barrier = &barrier;
 			pthread_create(&th[i], NULL, race_inject, &r[i]);
 		}
-		ok = again = 0;
+		ok = 0;
+		again = 0;
 		for (i = 0; i < N; i++) {
 			pthread_join(th[i], NULL);
 			ok += r[i].ret == 0;
