@@ -579,9 +579,11 @@ def qemu_boot(image, initrd, workdir, cmdline='', qemu_args=(), mem='2G',
                                           PYTHONPATH=os.path.join(HARNESS,
                                                                   'host')))
     stop = threading.Event()
+    tail = None
     if echo:
-        threading.Thread(target=tail_file, args=(console, stop),
-                         daemon=True).start()
+        tail = threading.Thread(target=tail_file, args=(console, stop),
+                                daemon=True)
+        tail.start()
     timed_out = False
     try:
         qout = q.communicate(timeout=timeout)[0]
@@ -590,6 +592,8 @@ def qemu_boot(image, initrd, workdir, cmdline='', qemu_args=(), mem='2G',
         q.kill()
         qout = q.communicate()[0]
     stop.set()
+    if tail:
+        tail.join(timeout=5)
     elapsed = time.time() - t0
     host_rc = None
     if hostp:
@@ -1095,14 +1099,18 @@ def build_guest_program(name):
 
 def cmd_bench(args):
     """Both kernels, built without lock debugging, booted in one run;
-    rounds alternate between them and each row keeps its median."""
+    rounds alternate between them and each row keeps its median. Until
+    the two kernels differ, the ratios show the noise floor."""
     bench = build_guest_program('bench')
     for k in ('upstream', 'ours'):
         build_kernel(k, 'bench')
-    rounds = int(os.environ.get('HWP_BENCH_ROUNDS', '3'))
+    rounds = int(os.environ.get('HWP_BENCH_ROUNDS', '5'))
     samples = {k: {r: [] for r in BENCH_ROWS} for k in ('upstream', 'ours')}
     for rnd in range(rounds):
-        for k in ('upstream', 'ours'):
+        # Alternate which kernel goes first, so that neither always runs
+        # on a warmer host.
+        order = ('upstream', 'ours') if rnd % 2 == 0 else ('ours', 'upstream')
+        for k in order:
             work = os.path.join(BUILD, 'runs', 'bench', '%s-%d' % (k, rnd))
             initrd = os.path.join(work, 'initrd.gz')
             os.makedirs(work, exist_ok=True)
