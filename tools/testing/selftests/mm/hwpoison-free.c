@@ -9,41 +9,6 @@
 
 HWP_SIGBUS_STATE;
 
-/*
- * Fault in @frac of free memory and report whether @pfn shows up in it.
- * Returns the number of pages checked through pagemap.
- */
-static long allocate_and_look_for(uint64_t pfn, int percent, bool *seen)
-{
-	long ps = hwp_page_size();
-	long pages = hwp_meminfo_kb("MemFree") / (ps / 1024) * percent / 100;
-	uint64_t *ents;
-	long i, n;
-	char *p;
-	int fd;
-
-	*seen = false;
-	p = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	madvise(p, pages * ps, MADV_NOHUGEPAGE);
-	for (i = 0; i < pages; i++)
-		p[i * ps] = 1;
-	ents = malloc(pages * sizeof(*ents));
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	n = pread(fd, ents, pages * sizeof(*ents),
-		  (uintptr_t)p / ps * sizeof(*ents)) / sizeof(*ents);
-	close(fd);
-	for (i = 0; i < n; i++)
-		if ((ents[i] & HWP_PM_PRESENT) &&
-		    (ents[i] & HWP_PM_PFN_MASK) == pfn)
-			*seen = true;
-	free(ents);
-	munmap(p, pages * ps);
-	return n;
-}
-
 FIXTURE(freepage)
 {
 	uint64_t pfn;
@@ -102,7 +67,7 @@ TEST_F_TIMEOUT(freepage, never_reused, 180)
 	bool seen;
 	long n;
 
-	n = allocate_and_look_for(self->pfn, 90, &seen);
+	n = hwp_allocate_and_look_for(self->pfn, 90, &seen);
 	ASSERT_GT(n, 1000);
 	EXPECT_FALSE(seen);
 	EXPECT_TRUE(hwp_pfn_poisoned(self->pfn));
@@ -138,7 +103,7 @@ TEST_F_TIMEOUT(freepage, unpoison, 300)
 	EXPECT_EQ(-EBUSY, hwp_unpoison_pfn(self->pfn));
 	/* And the allocator hands it out again. */
 	for (tries = 0; tries < 3 && !seen; tries++)
-		ASSERT_GT(allocate_and_look_for(self->pfn, 90, &seen), 1000);
+		ASSERT_GT(hwp_allocate_and_look_for(self->pfn, 90, &seen), 1000);
 	EXPECT_TRUE(seen);
 }
 

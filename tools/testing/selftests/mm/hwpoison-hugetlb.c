@@ -49,15 +49,9 @@ TEST_F(huge, free_huge_page)
 {
 	long hc, total;
 	uint64_t pfn;
-	char *p;
 
-	p = mmap(NULL, HPAGE_SIZE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	p[0] = 1;
-	pfn = hwp_virt_to_pfn(p);
+	pfn = hwp_free_huge_page_pfn();
 	ASSERT_NE(0, pfn);
-	ASSERT_EQ(0, munmap(p, HPAGE_SIZE));
 	ASSERT_EQ(4, rd(FREE_HUGE));
 	hc = hwp_corrupted_kb();
 	total = hwp_node_stat("total");

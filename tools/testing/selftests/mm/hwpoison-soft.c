@@ -4,9 +4,6 @@
  * nobody is ever signalled. One variant per backing type, through madvise
  * and through sysfs soft_offline_page.
  */
-#include <linux/io_uring.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include "hwpoison_util.h"
 #include "../kselftest_harness.h"
 
@@ -237,17 +234,12 @@ TEST(free_hugetlb)
 {
 	long nr, hc, saved = read_sys_long(NR_HUGE);
 	uint64_t pfn;
-	char *p, buf[24];
+	char buf[24];
 
 	if (hwp_write_file(NR_HUGE, "2") || read_sys_long(NR_HUGE) != 2)
 		SKIP(return, "cannot reserve 2 huge pages");
-	p = mmap(NULL, HPAGE_SIZE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	p[0] = 1;
-	pfn = hwp_virt_to_pfn(p);
+	pfn = hwp_free_huge_page_pfn();
 	ASSERT_NE(0, pfn);
-	ASSERT_EQ(0, munmap(p, HPAGE_SIZE));
 	ASSERT_EQ(2, read_sys_long(FREE_HUGE));
 	nr = read_sys_long(NR_HUGE);
 	hc = hwp_corrupted_kb();
@@ -269,9 +261,7 @@ TEST(free_hugetlb)
 TEST(pinned_fails_cleanly)
 {
 	long ps = hwp_page_size();
-	struct io_uring_params params;
 	long hc = hwp_corrupted_kb();
-	struct iovec iov;
 	uint64_t pfn;
 	int ring, ret;
 	char *p;
@@ -282,15 +272,8 @@ TEST(pinned_fails_cleanly)
 	ASSERT_NE(MAP_FAILED, p);
 	hwp_fill(p, ps, 11);
 	pfn = hwp_virt_to_pfn(p);
-	memset(&params, 0, sizeof(params));
-	ring = syscall(__NR_io_uring_setup, 1, &params);
+	ring = hwp_pin_longterm(p, ps);
 	if (ring < 0)
-		SKIP(return, "io_uring not available");
-	iov.iov_base = p;
-	iov.iov_len = ps;
-	ret = syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
-		      &iov, 1);
-	if (ret)
 		SKIP(return, "cannot pin with io_uring fixed buffers");
 
 	ret = madvise(p, ps, MADV_SOFT_OFFLINE);

@@ -5,9 +5,6 @@
  * the poisoned pfn must still never be handed out again, even on a kernel
  * without DEBUG_VM, where the allocator does not check new pages.
  */
-#include <linux/io_uring.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include "hwpoison_util.h"
 #include "../kselftest_harness.h"
 
@@ -15,39 +12,6 @@ HWP_SIGBUS_STATE;
 
 #define HPAGE_SIZE	(2UL << 20)
 #define KPF_THP		22
-
-/* Fault in @percent of free memory; true if @pfn is among the pages. */
-static bool allocator_hands_out(uint64_t pfn, int percent, long *checked)
-{
-	long ps = hwp_page_size();
-	long pages = hwp_meminfo_kb("MemFree") / (ps / 1024) * percent / 100;
-	bool seen = false;
-	uint64_t *ents;
-	long i, n;
-	char *p;
-	int fd;
-
-	p = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return false;
-	madvise(p, pages * ps, MADV_NOHUGEPAGE);
-	for (i = 0; i < pages; i++)
-		p[i * ps] = 1;
-	ents = malloc(pages * sizeof(*ents));
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	n = pread(fd, ents, pages * sizeof(*ents),
-		  (uintptr_t)p / ps * sizeof(*ents)) / sizeof(*ents);
-	close(fd);
-	for (i = 0; i < n; i++)
-		if ((ents[i] & HWP_PM_PRESENT) &&
-		    (ents[i] & HWP_PM_PFN_MASK) == pfn)
-			seen = true;
-	*checked = n;
-	free(ents);
-	munmap(p, pages * ps);
-	return seen;
-}
 
 FIXTURE(thp)
 {
@@ -63,9 +27,8 @@ FIXTURE_TEARDOWN(thp)
 
 TEST_F_TIMEOUT(thp, pinned_then_freed, 300)
 {
-	long ps = hwp_page_size(), checked = 0;
-	struct io_uring_params params;
-	struct iovec iov;
+	long ps = hwp_page_size(), checked;
+	bool seen;
 	uint64_t pfn;
 	char *raw, *p;
 	int ring, ret;
@@ -83,14 +46,8 @@ TEST_F_TIMEOUT(thp, pinned_then_freed, 300)
 		SKIP(return, "no THP");
 
 	/* Pin the whole THP so that memory failure cannot split it. */
-	memset(&params, 0, sizeof(params));
-	ring = syscall(__NR_io_uring_setup, 1, &params);
+	ring = hwp_pin_longterm(p, HPAGE_SIZE);
 	if (ring < 0)
-		SKIP(return, "io_uring not available");
-	iov.iov_base = p;
-	iov.iov_len = HPAGE_SIZE;
-	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
-		    &iov, 1))
 		SKIP(return, "cannot pin with io_uring fixed buffers");
 
 	ret = hwp_inject_pfn(pfn);
@@ -102,7 +59,8 @@ TEST_F_TIMEOUT(thp, pinned_then_freed, 300)
 	munmap(raw, 2 * HPAGE_SIZE);
 	hwp_write_file("/proc/sys/vm/drop_caches", "3");
 
-	EXPECT_FALSE(allocator_hands_out(pfn, 90, &checked)) {
+	checked = hwp_allocate_and_look_for(pfn, 90, &seen);
+	EXPECT_FALSE(seen) {
 		TH_LOG("poisoned pfn %#llx handed out again (%ld pages checked)",
 		       (unsigned long long)pfn, checked);
 	}

@@ -16,8 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/io_uring.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #ifndef MADV_HWPOISON
@@ -211,6 +214,86 @@ static inline uint64_t hwp_free_pfn(void)
 	uint64_t pfn;
 
 	return hwp_free_pfns(&pfn, 1) == 1 ? pfn : 0;
+}
+
+/*
+ * Fault in @percent of free memory and look for @pfn among the pages
+ * through pagemap. Returns how many pages were checked (-1 if the memory
+ * could not be mapped) and sets *@seen.
+ */
+static inline long hwp_allocate_and_look_for(uint64_t pfn, int percent,
+					     bool *seen)
+{
+	long ps = hwp_page_size();
+	long pages = hwp_meminfo_kb("MemFree") / (ps / 1024) * percent / 100;
+	uint64_t *ents;
+	long i, n;
+	char *p;
+	int fd;
+
+	*seen = false;
+	p = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	madvise(p, pages * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < pages; i++)
+		p[i * ps] = 1;
+	ents = malloc(pages * sizeof(*ents));
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	n = pread(fd, ents, pages * sizeof(*ents),
+		  (uintptr_t)p / ps * sizeof(*ents)) / sizeof(*ents);
+	close(fd);
+	for (i = 0; i < n; i++)
+		if ((ents[i] & HWP_PM_PRESENT) &&
+		    (ents[i] & HWP_PM_PFN_MASK) == pfn)
+			*seen = true;
+	free(ents);
+	munmap(p, pages * ps);
+	return n;
+}
+
+/*
+ * Long-term pin [@addr, @addr + @len) as io_uring fixed buffers do, so that
+ * the pages cannot migrate or split. Returns the ring to close to unpin,
+ * or -1 (io_uring unavailable or the pin refused).
+ */
+static inline int hwp_pin_longterm(void *addr, size_t len)
+{
+	struct io_uring_params params;
+	struct iovec iov = { .iov_base = addr, .iov_len = len };
+	int ring;
+
+	memset(&params, 0, sizeof(params));
+	ring = syscall(__NR_io_uring_setup, 1, &params);
+	if (ring < 0)
+		return -1;
+	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
+		    &iov, 1)) {
+		close(ring);
+		return -1;
+	}
+	return ring;
+}
+
+/*
+ * Fault in one 2 MiB hugetlb page and give it back to the pool: returns
+ * the pfn of that now free huge page, 0 if none could be had.
+ */
+static inline uint64_t hwp_free_huge_page_pfn(void)
+{
+	size_t len = 2UL << 20;
+	uint64_t pfn;
+	char *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	p[0] = 1;
+	pfn = hwp_virt_to_pfn(p);
+	munmap(p, len);
+	return pfn;
 }
 
 /* Write @buf to @path; 0 or -errno. */
