@@ -5,6 +5,7 @@
  * the control files, and concurrent reports of one pfn.
  */
 #include <pthread.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "hwpoison_util.h"
@@ -298,6 +299,148 @@ TEST_F(filter, device)
 	EXPECT_EQ(0, hwp_inject_pfn(self->pfn));
 	EXPECT_TRUE(hwp_pfn_poisoned(self->pfn));
 	EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+}
+
+/* The memcg filter passes only pages charged to that memory cgroup. */
+TEST(filter_memcg)
+{
+	long ps = hwp_page_size();
+	uint64_t *shared;
+	int up[2], down[2], status;
+	long hc;
+	struct stat st;
+	char buf[32], c;
+	pid_t pid;
+
+	if (access(HWP_DEBUGFS "corrupt-filter-memcg", W_OK))
+		SKIP(return, "no memcg filter");
+	mkdir("/sys/fs/cgroup", 0755);
+	mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	hwp_write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	mkdir("/sys/fs/cgroup/hwp-filter", 0755);
+	if (stat("/sys/fs/cgroup/hwp-filter/memory.current", &st) ||
+	    stat("/sys/fs/cgroup/hwp-filter", &st))
+		SKIP(return, "no cgroup2 memory controller");
+
+	shared = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		char *p;
+
+		snprintf(buf, sizeof(buf), "%d", getpid());
+		if (hwp_write_file("/sys/fs/cgroup/hwp-filter/cgroup.procs",
+				   buf))
+			_exit(2);
+		p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		memset(p, 1, ps);
+		*shared = hwp_virt_to_pfn(p);
+		if (write(up[1], "r", 1) != 1)
+			_exit(4);
+		while (read(down[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(up[0], &c, 1));
+	ASSERT_NE(0, *shared);
+	hc = hwp_corrupted_kb();
+
+	reset_filters();
+	set_u64("corrupt-filter-memcg", st.st_ino + 1000);
+	set_u64("corrupt-filter-enable", 1);
+	EXPECT_EQ(0, hwp_inject_pfn(*shared));
+	EXPECT_FALSE(hwp_pfn_poisoned(*shared));
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+
+	set_u64("corrupt-filter-memcg", st.st_ino);
+	EXPECT_EQ(0, hwp_inject_pfn(*shared));
+	EXPECT_TRUE(hwp_pfn_poisoned(*shared));
+	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
+	set_u64("corrupt-filter-memcg", 0);
+	reset_filters();
+
+	ASSERT_EQ(1, write(down[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	rmdir("/sys/fs/cgroup/hwp-filter");
+}
+
+/* The kill policy is per thread, inherited by children, checked strictly. */
+TEST(prctl_policy)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY,
+			   0, 0));
+	EXPECT_EQ(PR_MCE_KILL_EARLY, prctl(PR_MCE_KILL_GET, 0, 0, 0, 0));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(prctl(PR_MCE_KILL_GET, 0, 0, 0, 0) == PR_MCE_KILL_EARLY ?
+		      0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE,
+			   0, 0));
+	EXPECT_EQ(PR_MCE_KILL_LATE, prctl(PR_MCE_KILL_GET, 0, 0, 0, 0));
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0));
+	EXPECT_EQ(PR_MCE_KILL_DEFAULT, prctl(PR_MCE_KILL_GET, 0, 0, 0, 0));
+
+	EXPECT_EQ(-1, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, 7, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, prctl(PR_MCE_KILL, 9, 0, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 1, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY,
+			    1, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, prctl(PR_MCE_KILL_GET, 1, 0, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/* No control of memory failure is open to an unprivileged user. */
+TEST(unprivileged_writes)
+{
+	static const char * const files[] = {
+		"/proc/sys/vm/memory_failure_early_kill",
+		"/proc/sys/vm/memory_failure_recovery",
+		"/proc/sys/vm/enable_soft_offline",
+		HWP_SYSFS_MEM "soft_offline_page",
+		HWP_SYSFS_MEM "hard_offline_page",
+		HWP_DEBUGFS "corrupt-pfn",
+		HWP_DEBUGFS "unpoison-pfn",
+		HWP_DEBUGFS "corrupt-filter-enable",
+		EVENT,
+	};
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		unsigned int i;
+		int bad = 0;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		for (i = 0; i < ARRAY_SIZE(files); i++)
+			if (hwp_write_file(files[i], "1") != -EACCES)
+				bad++;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
