@@ -65,6 +65,29 @@ class Monitor:
         return self.cmd('mce -b %d %d %s %s %#x %s' %
                         (cpu, bank, status, mcg, paddr, MISC_PHYS_LSB12))
 
+    def mce_in_user_mode(self, paddr, cpu=0, tries=500):
+        """Inject an action-required error only while @cpu runs user code.
+
+        An SRAR that hits kernel mode is fatal by design ("In kernel and
+        no restart IP"), and a guest timer interrupt can be in progress at
+        any moment. So stop the machine, check that the CPU is at CPL 3,
+        inject while it is stopped (the machine check then is the first
+        thing it takes on resuming), and go on; otherwise let it run a
+        little and look again. Returns the number of looks it took.
+        """
+        for n in range(1, tries + 1):
+            self.cmd('stop')
+            self.cmd('cpu %d' % cpu)
+            regs = self.cmd('info registers')
+            m = re.search(r'CPL=(\d)', regs)
+            if m and m.group(1) == '3':
+                self.mce(paddr, action_required=True, cpu=cpu)
+                self.cmd('cont')
+                return n
+            self.cmd('cont')
+            time.sleep(0.002)
+        raise RuntimeError('CPU %d never seen in user mode' % cpu)
+
     def close(self):
         self.sock.close()
 

@@ -44,7 +44,11 @@ def main():
             waiting = None
         if not waiting and queue:
             kind, paddr = queue.popleft()
-            out = mon.mce(paddr, action_required=kind == 'srar')
+            if kind == 'srar':
+                looks = mon.mce_in_user_mode(paddr)
+                out = 'CPU 0 in user mode after %d look(s)' % looks
+            else:
+                out = mon.mce(paddr)
             n += 1
             print('host: %s machine check at %#x%s' %
                   (kind, paddr, (': ' + out) if out else ''))
