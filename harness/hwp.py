@@ -1000,8 +1000,6 @@ def cmd_check(args):
 
 def cmd_compare(args):
     harness_selftest()
-    build_kernel('ours')
-    build_kernel('upstream')
     res = {}
     for k in ('upstream', 'ours'):
         res[k] = run_suite(k, args.tests, args.verbose)
