@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A clean swap cache page has a good copy on the swap device: an error in
+ * it costs nothing but a re-read. The pages are swapped out to zram, read
+ * back into the swap cache by MADV_WILLNEED (not mapped yet), and one of
+ * them is poisoned; the owner then finds all its data, with no signal.
+ */
+#include "hwpoison_util.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+#define KPF_SWAPCACHE	14
+#define NPAGES		64
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+
+#define KPF_MMAP	11
+
+/*
+ * Swap cache pages that no process maps: the ones MADV_WILLNEED just read
+ * for us. Any other process's swap cache page could be poisoned by
+ * mistake otherwise (init's among them). Fills @out, returns how many.
+ */
+static int unmapped_swapcache_pfns(uint64_t *out, int max)
+{
+	uint64_t chunk[1024];
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	int64_t pfn;
+	int i, n = 0;
+
+	for (pfn = (hwp_max_pfn() / 1024) * 1024 - 1024;
+	     fd >= 0 && pfn >= 0 && n < max; pfn -= 1024) {
+		if (pread(fd, chunk, sizeof(chunk), pfn * sizeof(uint64_t)) !=
+		    sizeof(chunk))
+			continue;
+		for (i = 1023; i >= 0 && n < max; i--)
+			if ((chunk[i] & BIT_ULL(KPF_SWAPCACHE)) &&
+			    !(chunk[i] & (BIT_ULL(KPF_MMAP) |
+					  BIT_ULL(HWP_KPF_HWPOISON))))
+				out[n++] = pfn + i;
+	}
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+static bool in(uint64_t pfn, const uint64_t *set, int n)
+{
+	while (n--)
+		if (set[n] == pfn)
+			return true;
+	return false;
+}
+
+FIXTURE(swap)
+{
+};
+
+FIXTURE_SETUP(swap)
+{
+	if (!hwp_have_debugfs_injector())
+		SKIP(return, "debugfs hwpoison injector not available");
+	if (hwp_meminfo_kb("SwapTotal") <= 0 &&
+	    (hwp_write_file("/sys/block/zram0/disksize", "256M") ||
+	     system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0")))
+		SKIP(return, "no zram swap");
+}
+
+FIXTURE_TEARDOWN(swap)
+{
+}
+
+TEST_F_TIMEOUT(swap, clean_swapcache, 120)
+{
+	long ps = hwp_page_size();
+	long hc = hwp_corrupted_kb();
+	uint64_t before[1024], after[1024], pfn = 0;
+	int i, j, nbefore, nafter, bad = 0;
+	char *p, c;
+
+	hwp_catch_sigbus();
+	p = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	madvise(p, NPAGES * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < NPAGES; i++)
+		hwp_fill(p + i * ps, ps, i);
+	if (madvise(p, NPAGES * ps, MADV_PAGEOUT))
+		SKIP(return, "MADV_PAGEOUT: %s", strerror(errno));
+	for (i = 0; i < NPAGES; i++)
+		if (!(hwp_pagemap_entry(p + i * ps) & HWP_PM_SWAP))
+			bad++;
+	ASSERT_EQ(0, bad);
+	/* Read them back into the swap cache without mapping them. */
+	nbefore = unmapped_swapcache_pfns(before, 1024);
+	ASSERT_EQ(0, madvise(p, NPAGES * ps, MADV_WILLNEED));
+	for (i = 0; i < 100 && !pfn; i++) {
+		usleep(20000);
+		nafter = unmapped_swapcache_pfns(after, 1024);
+		for (j = 0; j < nafter && !pfn; j++)
+			if (!in(after[j], before, nbefore))
+				pfn = after[j];
+	}
+	ASSERT_NE(0, pfn);
+
+	EXPECT_EQ(0, hwp_inject_pfn(pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
+
+	for (i = 0; i < NPAGES; i++) {
+		if (hwp_read_faults(p + i * ps, &c) ||
+		    !hwp_check(p + i * ps, ps, i))
+			bad++;
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, hwp_sigbus_count());
+	for (i = 0; i < NPAGES; i++)
+		if (hwp_virt_to_pfn(p + i * ps) == pfn)
+			bad++;
+	EXPECT_EQ(0, bad);
+}
+
+TEST_HARNESS_MAIN
