@@ -13,32 +13,6 @@ HWP_SIGBUS_STATE;
 #define KPF_PGTABLE	26
 #define KPF_RESERVED	32
 
-/* The highest pfn whose only interesting flag is @bit, 0 if none. */
-static uint64_t find_pfn_with(int bit)
-{
-	uint64_t chunk[1024], want = BIT_ULL(bit);
-	int fd = open("/proc/kpageflags", O_RDONLY);
-	int64_t pfn;
-	int i;
-
-	if (fd < 0)
-		return 0;
-	for (pfn = (hwp_max_pfn() / 1024) * 1024 - 1024; pfn >= 0;
-	     pfn -= 1024) {
-		if (pread(fd, chunk, sizeof(chunk), pfn * sizeof(uint64_t)) !=
-		    sizeof(chunk))
-			continue;
-		for (i = 1023; i >= 0; i--)
-			if ((chunk[i] & want) &&
-			    !(chunk[i] & BIT_ULL(HWP_KPF_HWPOISON))) {
-				close(fd);
-				return pfn + i;
-			}
-	}
-	close(fd);
-	return 0;
-}
-
 FIXTURE(kernel)
 {
 	uint64_t pfn;
@@ -57,8 +31,9 @@ FIXTURE_SETUP(kernel)
 {
 	if (!hwp_have_debugfs_injector())
 		SKIP(return, "debugfs hwpoison injector not available");
-	self->pfn = find_pfn_with(variant->kpf);
-	if (!self->pfn)
+	/* The highest page of that kind not poisoned yet. */
+	if (!hwp_find_pfns(BIT_ULL(variant->kpf), BIT_ULL(HWP_KPF_HWPOISON),
+			   &self->pfn, 1))
 		SKIP(return, "no page of that kind found");
 }
 

@@ -26,25 +26,9 @@ HWP_SIGBUS_STATE;
  */
 static int unmapped_swapcache_pfns(uint64_t *out, int max)
 {
-	uint64_t chunk[1024];
-	int fd = open("/proc/kpageflags", O_RDONLY);
-	int64_t pfn;
-	int i, n = 0;
-
-	for (pfn = (hwp_max_pfn() / 1024) * 1024 - 1024;
-	     fd >= 0 && pfn >= 0 && n < max; pfn -= 1024) {
-		if (pread(fd, chunk, sizeof(chunk), pfn * sizeof(uint64_t)) !=
-		    sizeof(chunk))
-			continue;
-		for (i = 1023; i >= 0 && n < max; i--)
-			if ((chunk[i] & BIT_ULL(KPF_SWAPCACHE)) &&
-			    !(chunk[i] & (BIT_ULL(KPF_MMAP) |
-					  BIT_ULL(HWP_KPF_HWPOISON))))
-				out[n++] = pfn + i;
-	}
-	if (fd >= 0)
-		close(fd);
-	return n;
+	return hwp_find_pfns(BIT_ULL(KPF_SWAPCACHE),
+			     BIT_ULL(KPF_MMAP) | BIT_ULL(HWP_KPF_HWPOISON),
+			     out, max);
 }
 
 static bool in(uint64_t pfn, const uint64_t *set, int n)

@@ -177,6 +177,34 @@ static inline uint64_t hwp_max_pfn(void)
 }
 
 /*
+ * Scan /proc/kpageflags from the top of memory down for pages that have
+ * every flag in @want and none in @avoid. Fills @out with up to @max pfns,
+ * highest first, and returns how many.
+ */
+static inline int hwp_find_pfns(uint64_t want, uint64_t avoid, uint64_t *out,
+				int max)
+{
+	uint64_t chunk[1024];
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	int64_t pfn;
+	int i, n = 0;
+
+	if (fd < 0)
+		return 0;
+	for (pfn = (hwp_max_pfn() / 1024) * 1024 - 1024; pfn >= 0 && n < max;
+	     pfn -= 1024) {
+		if (pread(fd, chunk, sizeof(chunk), pfn * sizeof(uint64_t)) !=
+		    sizeof(chunk))
+			continue;
+		for (i = 1023; i >= 0 && n < max; i--)
+			if ((chunk[i] & want) == want && !(chunk[i] & avoid))
+				out[n++] = pfn + i;
+	}
+	close(fd);
+	return n;
+}
+
+/*
  * Free pages that nothing is about to reuse: the upper halves of free
  * order-10 blocks, high in memory. Freshly freed pages sit on per-cpu
  * lists and are handed out again at once (often to the caller itself);
