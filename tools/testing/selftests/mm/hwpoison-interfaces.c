@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The interfaces around memory failure: the ras:memory_failure_event
- * tracepoint, the per-node counters, the injector's filters, the modes of
- * the control files, and concurrent reports of one pfn.
+ * tracepoint, the per-node counters and how they agree with
+ * HardwareCorrupted, the injector's filters, the modes of the control
+ * files, and concurrent reports of one pfn.
  */
 #include <pthread.h>
 #include <sys/mount.h>
@@ -111,6 +112,77 @@ TEST(node_counters)
 	EXPECT_EQ(failed, node_stat("failed"));
 	EXPECT_EQ(ignored, node_stat("ignored"));
 	EXPECT_EQ(delayed, node_stat("delayed"));
+}
+
+struct ledger {
+	long hc, total, recovered, failed;
+};
+
+static void ledger_read(struct ledger *l)
+{
+	l->hc = hwp_corrupted_kb();
+	l->total = node_stat("total");
+	l->recovered = node_stat("recovered");
+	l->failed = node_stat("failed");
+}
+
+/*
+ * HardwareCorrupted and the per-node counters say different things, and
+ * each must stay true to its own meaning across soft offline, hard offline
+ * and unpoison:
+ * - HardwareCorrupted is the memory poisoned *now*: it rises by a page for
+ *   each newly poisoned page, hard or soft, once, and falls when unpoison
+ *   gives a page back;
+ * - the per-node memory_failure counters count hard-offline *handlings*
+ *   by outcome: a soft offline is not one, a repeated report of a
+ *   poisoned page is not a new one, and unpoison does not undo history.
+ */
+TEST(counter_ledger)
+{
+	long kb = hwp_page_size() / 1024;
+	struct ledger base, l;
+	uint64_t pfns[2], a, b;
+
+	ledger_read(&base);
+	if (base.total < 0)
+		SKIP(return, "no per-node memory_failure statistics");
+	ASSERT_EQ(2, hwp_free_pfns(pfns, 2));
+	a = pfns[0];
+	b = pfns[1];
+
+	/* Hard offline of a: one more poisoned page, one handling. */
+	ASSERT_EQ(0, hwp_inject_pfn(a));
+	ledger_read(&l);
+	EXPECT_EQ(base.hc + kb, l.hc);
+	EXPECT_EQ(base.total + 1, l.total);
+	EXPECT_EQ(base.recovered + 1, l.recovered);
+
+	/* Soft offline of b: poisoned, but not a hard-offline handling. */
+	ASSERT_EQ(0, hwp_sysfs_offline("soft", b));
+	EXPECT_TRUE(hwp_pfn_poisoned(b));
+	ledger_read(&l);
+	EXPECT_EQ(base.hc + 2 * kb, l.hc);
+	EXPECT_EQ(base.total + 1, l.total);
+
+	/* Reports of pages already poisoned change nothing. */
+	EXPECT_EQ(-EHWPOISON, hwp_inject_pfn(b));
+	EXPECT_EQ(0, hwp_sysfs_offline("soft", a));
+	EXPECT_EQ(-EHWPOISON, hwp_sysfs_offline("hard", a));
+	ledger_read(&l);
+	EXPECT_EQ(base.hc + 2 * kb, l.hc);
+	EXPECT_EQ(base.total + 1, l.total);
+	EXPECT_EQ(base.recovered + 1, l.recovered);
+	EXPECT_EQ(base.failed, l.failed);
+
+	/* Unpoison gives both back; history stays. */
+	EXPECT_EQ(0, hwp_unpoison_pfn(a));
+	EXPECT_EQ(0, hwp_unpoison_pfn(b));
+	EXPECT_FALSE(hwp_pfn_poisoned(a));
+	EXPECT_FALSE(hwp_pfn_poisoned(b));
+	ledger_read(&l);
+	EXPECT_EQ(base.hc, l.hc);
+	EXPECT_EQ(base.total + 1, l.total);
+	EXPECT_EQ(base.recovered + 1, l.recovered);
 }
 
 struct racer {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A clean swap cache page has a good copy on the swap device: an error in
- * it costs nothing but a re-read. The pages are swapped out to zram, read
- * back into the swap cache by MADV_WILLNEED (not mapped yet), and one of
- * them is poisoned; the owner then finds all its data, with no signal.
+ * Swap cache pages. A clean one has a good copy on the swap device: an
+ * error in it costs nothing but a re-read. The pages are swapped out to
+ * zram, read back into the swap cache by MADV_WILLNEED (not mapped yet),
+ * and one of them is poisoned; the owner then finds all its data, with no
+ * signal. A dirty one (mapped again and written since) holds the only good
+ * copy: its owner loses that page, and only that page, with SIGBUS when it
+ * touches it.
  */
 #include "hwpoison_util.h"
 #include "../kselftest_harness.h"
@@ -105,6 +108,70 @@ TEST_F_TIMEOUT(swap, clean_swapcache, 120)
 		if (hwp_virt_to_pfn(p + i * ps) == pfn)
 			bad++;
 	EXPECT_EQ(0, bad);
+}
+
+/*
+ * A swap cache page whose owner has written it again: the read fault maps
+ * the swap cache page writable (the slot stays allocated), the write then
+ * dirties it without another fault, so the slot's copy is stale.
+ */
+TEST_F_TIMEOUT(swap, dirty_swapcache, 120)
+{
+	long ps = hwp_page_size();
+	long hc = hwp_corrupted_kb();
+	uint64_t pfn = 0;
+	int i, target = -1, bad = 0;
+	char *p, c;
+
+	hwp_catch_sigbus();
+	p = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	madvise(p, NPAGES * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < NPAGES; i++)
+		hwp_fill(p + i * ps, ps, i);
+	if (madvise(p, NPAGES * ps, MADV_PAGEOUT))
+		SKIP(return, "MADV_PAGEOUT: %s", strerror(errno));
+	ASSERT_EQ(0, madvise(p, NPAGES * ps, MADV_WILLNEED));
+	usleep(200000);
+	for (i = 0; i < NPAGES; i++) {
+		ASSERT_FALSE(hwp_read_faults(p + i * ps, &c));
+		hwp_fill(p + i * ps, ps, i + 100);
+	}
+	for (i = 0; i < NPAGES && target < 0; i++) {
+		pfn = hwp_virt_to_pfn(p + i * ps);
+		if (pfn && (hwp_kpageflags(pfn) & BIT_ULL(KPF_SWAPCACHE)))
+			target = i;
+	}
+	if (target < 0)
+		SKIP(return, "no written page stayed in the swap cache");
+
+	EXPECT_EQ(0, hwp_inject_pfn(pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
+	/* Late kill: nothing until the page is touched. */
+	EXPECT_EQ(0, hwp_sigbus_count());
+
+	EXPECT_TRUE(hwp_read_faults(p + target * ps, &c));
+	EXPECT_EQ(1, hwp_sigbus_count());
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(p + target * ps, hwp_last_sigbus.addr);
+	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+	for (i = 0; i < NPAGES; i++) {
+		if (i == target)
+			continue;
+		if (hwp_read_faults(p + i * ps, &c) ||
+		    !hwp_check(p + i * ps, ps, i + 100))
+			bad++;
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(1, hwp_sigbus_count());
+	/* The poisoned page is never mapped again, by us or anyone. */
+	for (i = 0; i < NPAGES; i++)
+		if (hwp_virt_to_pfn(p + i * ps) == pfn)
+			bad++;
+	EXPECT_EQ(0, bad);
+	munmap(p, NPAGES * ps);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ZONE_DEVICE memory: a device-dax namespace on legacy persistent memory
+ * (memmap=nn!ss on the kernel command line). Its pages have struct pages
+ * but are not online memory: an error in one goes through the dev_pagemap
+ * path and signals the mappers, soft offline must refuse it, the pfns that
+ * hold the namespace's own memmap are refused outright, and none of it may
+ * keep a reference that stops the device from being torn down.
+ *
+ * The namespace is turned into device-dax through sysfs, the way ndctl
+ * does it: unbind the raw namespace, configure the region's dax seed,
+ * bind the seed to the dax_pmem driver.
+ */
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include "hwpoison_util.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+#define ND		"/sys/bus/nd/"
+#define NS		"namespace0.0"
+#define DAX_DEV		"/dev/dax0.0"
+#define NPAGES		16
+#define TARGET		5
+#define KPF_NOPAGE	20
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fgets(buf, len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -EIO;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static int seed_write(const char *seed, const char *attr, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), ND "devices/%s/%s", seed, attr);
+	return hwp_write_file(path, val);
+}
+
+/* Turn the raw legacy namespace into /dev/dax0.0; 0 or -errno. */
+static int dax_setup(char *why, size_t len)
+{
+	char seed[64], uuid[64];
+	int i, err;
+
+	if (!access(DAX_DEV, F_OK))
+		return 0;
+	if (read_str(ND "devices/region0/dax_seed", seed, sizeof(seed)) ||
+	    access(ND "devices/" NS, F_OK)) {
+		snprintf(why, len, "no pmem region (boot with memmap=nn!ss)");
+		return -ENODEV;
+	}
+	if (read_str("/proc/sys/kernel/random/uuid", uuid, sizeof(uuid)))
+		strcpy(uuid, "5bdc7d3c-8a4f-4e55-9bb5-3c5a1f0e2d11");
+	if (!access(ND "devices/" NS "/driver", F_OK)) {
+		err = hwp_write_file(ND "devices/" NS "/driver/unbind", NS);
+		if (err) {
+			snprintf(why, len, "unbind " NS ": %s", strerror(-err));
+			return err;
+		}
+	}
+	err = seed_write(seed, "uuid", uuid);
+	err = err ?: seed_write(seed, "mode", "pmem");
+	err = err ?: seed_write(seed, "align", "4096");
+	err = err ?: seed_write(seed, "namespace", NS);
+	err = err ?: hwp_write_file(ND "drivers/dax_pmem/bind", seed);
+	if (err) {
+		snprintf(why, len, "configure %s: %s", seed, strerror(-err));
+		return err;
+	}
+	for (i = 0; i < 200 && access(DAX_DEV, F_OK); i++)
+		usleep(10000);
+	if (access(DAX_DEV, F_OK)) {
+		snprintf(why, len, DAX_DEV " did not appear");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static char *map_dax(int *fdp)
+{
+	long ps = hwp_page_size();
+	char *p;
+	int i;
+
+	*fdp = open(DAX_DEV, O_RDWR);
+	if (*fdp < 0)
+		return NULL;
+	p = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 *fdp, 0);
+	if (p == MAP_FAILED) {
+		close(*fdp);
+		return NULL;
+	}
+	for (i = 0; i < NPAGES; i++)
+		hwp_fill(p + i * ps, ps, i + 40);
+	return p;
+}
+
+/* What a mapping child saw; lives in a shared anonymous page. */
+struct report {
+	uint64_t pfn;
+	uintptr_t target;
+	int ready;
+	int reported;		/* the test has injected the error */
+	int count;
+	int code;
+	uintptr_t addr;
+	int lsb;
+	int target_mapped;	/* still in the page table after the report */
+	int others_ok;		/* the other pages mapped, data intact */
+	int done;
+};
+
+static struct report *new_report(void)
+{
+	struct report *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return r == MAP_FAILED ? NULL : r;
+}
+
+/*
+ * Map the device, publish the target pfn, wait to be signalled (early
+ * kill) or for a while (late kill), then look at the mapping without
+ * touching the target.
+ */
+static void mapper(struct report *r, bool early)
+{
+	long ps = hwp_page_size();
+	int i, fd, ok = 1;
+	char *p;
+
+	hwp_catch_sigbus();
+	if (early)
+		prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0);
+	p = map_dax(&fd);
+	if (!p)
+		_exit(1);
+	r->target = (uintptr_t)(p + TARGET * ps);
+	r->pfn = hwp_virt_to_pfn(p + TARGET * ps);
+	__atomic_store_n(&r->ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&r->reported, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	for (i = 0; i < 50 && !hwp_sigbus_count(); i++)
+		usleep(10000);
+	r->count = hwp_sigbus_count();
+	r->code = hwp_last_sigbus.code;
+	r->addr = (uintptr_t)hwp_last_sigbus.addr;
+	r->lsb = hwp_last_sigbus.lsb;
+	r->target_mapped = !!(hwp_pagemap_entry(p + TARGET * ps) &
+			      HWP_PM_PRESENT);
+	for (i = 0; i < NPAGES; i++)
+		if (i != TARGET &&
+		    (!(hwp_pagemap_entry(p + i * ps) & HWP_PM_PRESENT) ||
+		     !hwp_check(p + i * ps, ps, i + 40)))
+			ok = 0;
+	r->others_ok = ok;
+	__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+	_exit(0);
+}
+
+static bool wait_flag(int *flag)
+{
+	int i;
+
+	for (i = 0; i < 1000 && !__atomic_load_n(flag, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	return __atomic_load_n(flag, __ATOMIC_SEQ_CST);
+}
+
+/* Physical start pfn of the namespace: its info block and memmap. */
+static uint64_t namespace_start_pfn(void)
+{
+	char buf[64];
+
+	if (read_str(ND "devices/" NS "/resource", buf, sizeof(buf)))
+		return 0;
+	return strtoull(buf, NULL, 0) / hwp_page_size();
+}
+
+FIXTURE(devdax)
+{
+};
+
+FIXTURE_SETUP(devdax)
+{
+	char why[128];
+
+	if (!hwp_have_debugfs_injector())
+		SKIP(return, "debugfs hwpoison injector not available");
+	if (dax_setup(why, sizeof(why)))
+		SKIP(return, "%s", why);
+}
+
+FIXTURE_TEARDOWN(devdax)
+{
+}
+
+/*
+ * An error reported from outside (as a scrubber or a machine check in
+ * another context would): a mapper that asked for early kill loses the
+ * page from its page table and is signalled at once (AO); one that did not
+ * is left alone until it consumes the poison.
+ */
+static void outside_report(struct __test_metadata *_metadata, bool early)
+{
+	struct report *r = new_report();
+	uint64_t pfn;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		mapper(r, early);
+	ASSERT_TRUE(wait_flag(&r->ready));
+	pfn = r->pfn;
+	ASSERT_NE(0, pfn);
+	/* Not online memory: kpageflags knows no page there. */
+	EXPECT_EQ(BIT_ULL(KPF_NOPAGE), hwp_kpageflags(pfn));
+
+	EXPECT_EQ(0, hwp_inject_pfn(pfn));
+	__atomic_store_n(&r->reported, 1, __ATOMIC_SEQ_CST);
+	ASSERT_TRUE(wait_flag(&r->done));
+	waitpid(pid, &status, 0);
+	EXPECT_TRUE(r->others_ok);
+	if (!early) {
+		/*
+		 * Nobody to signal yet. There is no other page to put at
+		 * that address, so whether the mapping stays is left to the
+		 * implementation: its next consumer takes the machine check.
+		 */
+		EXPECT_EQ(0, r->count);
+		return;
+	}
+	EXPECT_FALSE(r->target_mapped);
+	EXPECT_EQ(1, r->count);
+	EXPECT_EQ(BUS_MCEERR_AO, r->code);
+	EXPECT_EQ(r->target, r->addr);
+	EXPECT_EQ(12, r->lsb);
+}
+
+TEST_F(devdax, early_kill)
+{
+	outside_report(_metadata, true);
+}
+
+TEST_F(devdax, late_kill)
+{
+	outside_report(_metadata, false);
+}
+
+/* MADV_HWPOISON on one's own dax mapping: action required, at once. */
+TEST_F(devdax, madvise_hwpoison)
+{
+	long ps = hwp_page_size();
+	char *p;
+	int fd;
+
+	hwp_catch_sigbus();
+	p = map_dax(&fd);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, madvise(p + 2 * ps, ps, MADV_HWPOISON));
+	EXPECT_EQ(1, hwp_sigbus_count());
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(p + 2 * ps, hwp_last_sigbus.addr);
+	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+	munmap(p, NPAGES * ps);
+	close(fd);
+}
+
+/*
+ * Soft offline migrates online memory only: a ZONE_DEVICE pfn is refused
+ * with EIO through both entries, and its data stays where it is.
+ */
+TEST_F(devdax, soft_offline_refused)
+{
+	long ps = hwp_page_size();
+	long hc = hwp_corrupted_kb();
+	uint64_t pfn;
+	char *p;
+	int fd;
+
+	hwp_catch_sigbus();
+	p = map_dax(&fd);
+	ASSERT_NE(NULL, p);
+	pfn = hwp_virt_to_pfn(p + 7 * ps);
+	ASSERT_NE(0, pfn);
+
+	EXPECT_EQ(-EIO, hwp_sysfs_offline("soft", pfn));
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p + 7 * ps, ps, MADV_SOFT_OFFLINE));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(pfn, hwp_virt_to_pfn(p + 7 * ps));
+	EXPECT_TRUE(hwp_check(p + 7 * ps, ps, 7 + 40));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+	munmap(p, NPAGES * ps);
+	close(fd);
+}
+
+/* The pfns holding the namespace's info block and memmap are refused. */
+TEST_F(devdax, metadata_pfn_refused)
+{
+	uint64_t pfn = namespace_start_pfn();
+
+	ASSERT_NE(0, pfn);
+	EXPECT_EQ(-ENXIO, hwp_inject_pfn(pfn));
+	EXPECT_EQ(-ENXIO, hwp_sysfs_offline("hard", pfn));
+	EXPECT_EQ(-ENXIO, hwp_inject_pfn(pfn + 1));
+	EXPECT_EQ(-EIO, hwp_sysfs_offline("soft", pfn));
+}
+
+/*
+ * A refused pfn is not poisoned memory: HardwareCorrupted must not count
+ * it, and certainly not once per report of the same pfn.
+ */
+TEST_F(devdax, metadata_pfn_not_counted)
+{
+	uint64_t pfn = namespace_start_pfn();
+	long hc = hwp_corrupted_kb();
+
+	ASSERT_NE(0, pfn);
+	EXPECT_EQ(-ENXIO, hwp_inject_pfn(pfn + 2));
+	EXPECT_EQ(-ENXIO, hwp_inject_pfn(pfn + 2));
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+}
+
+/*
+ * Last: with pages poisoned and refused above, tearing the device down
+ * must still complete. A reference leaked on the dev_pagemap would leave
+ * the unbind waiting forever, so it runs in a child with a deadline.
+ */
+TEST_F_TIMEOUT(devdax, torn_down, 60)
+{
+	int status, i;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(hwp_write_file(ND "drivers/dax_pmem/unbind", "dax0.0") ?
+		      1 : 0);
+	for (i = 0; i < 300; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	ASSERT_GT(300, i) TH_LOG("unbinding dax0.0 did not finish in 30 s");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < 100 && !access(DAX_DEV, F_OK); i++)
+		usleep(10000);
+	EXPECT_NE(0, access(DAX_DEV, F_OK));
+}
+
+TEST_HARNESS_MAIN
