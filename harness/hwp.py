@@ -253,19 +253,45 @@ def patch_targets(patch):
     return targets
 
 
+def instrument():
+    """Overlay files and patches that the upstream tree gets too.
+
+    They add test instruments (fault injection hooks that do nothing
+    unless enabled) which the tests need on both kernels; nothing else of
+    our change reaches the upstream tree.
+    """
+    lines = read(os.path.join(PATCH_DIR, 'instrument'), '').splitlines()
+    names = [l.split('#', 1)[0].strip() for l in lines]
+    names = [n for n in names if n]
+    series = patch_series()
+    for n in names:
+        if n.endswith('.patch') and n not in series:
+            raise HwpError('patches/instrument: %s is not in patches/series'
+                           % n)
+        if not n.endswith('.patch') and \
+                not os.path.isfile(os.path.join(ROOT, n)):
+            raise HwpError('patches/instrument: no file %s' % n)
+    return names
+
+
 def desired_tree(pristine, kernel):
     """Return ({path: bytes}, [deleted paths]) that make @kernel's tree."""
+    files = overlay_files()
+    patches = patch_series()
+    deleted = deleted_files()
     if kernel == 'upstream':
-        return {}, []
+        inst = set(instrument())
+        files = [f for f in files if f in inst]
+        patches = [p for p in patches if p in inst]
+        deleted = []
     stage = tempfile.mkdtemp(prefix='hwp-stage-')
     try:
-        files = overlay_files()
         for f in files:
             dst = os.path.join(stage, f)
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copyfile(os.path.join(ROOT, f), dst)
         touched = set(files)
-        for patch in patch_series():
+        for patch in patches:
             for t in patch_targets(patch):
                 if t in touched:
                     continue
@@ -289,7 +315,7 @@ def desired_tree(pristine, kernel):
             if os.path.isfile(path):
                 with open(path, 'rb') as fh:
                     out[f] = fh.read()
-        return out, deleted_files()
+        return out, deleted
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

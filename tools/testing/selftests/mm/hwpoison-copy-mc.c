@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel agents that copy user pages on their own must survive an
+ * uncorrectable error in the source: give up on that page, undo what they
+ * did, and report the pfn (memory_failure_queue()) so that only the owner
+ * of the bad page pays, and only when it touches it.
+ *
+ * There is no faulty DIMM here, so the copies are made to fail through
+ * the fail_copy_mc fault-injection capability (CONFIG_FAIL_COPY_MC):
+ * copies from one chosen pfn fail as a machine check in the source page
+ * would. The task filter confines it to the test process, so khugepaged
+ * and kcompactd copying other pages meanwhile are not affected.
+ *
+ * The guest has two NUMA nodes so that move_pages() has somewhere to go.
+ */
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include "hwpoison_util.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+#define FAIL		"/sys/kernel/debug/fail_copy_mc/"
+#define HPAGE_SIZE	(2UL << 20)
+#define KPF_THP		22
+#define THP		"/sys/kernel/mm/transparent_hugepage/"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE	(1 << 1)
+#endif
+
+/* Make copies from @pfn (0: from any page) by this task fail. */
+static int fail_copies_from(uint64_t pfn)
+{
+	char buf[32];
+	int err;
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)pfn);
+	err = hwp_write_file(FAIL "pfn", buf);
+	err = err ?: hwp_write_file(FAIL "task-filter", "Y");
+	err = err ?: hwp_write_file("/proc/self/make-it-fail", "1");
+	err = err ?: hwp_write_file(FAIL "verbose", "1");
+	err = err ?: hwp_write_file(FAIL "interval", "1");
+	err = err ?: hwp_write_file(FAIL "space", "0");
+	err = err ?: hwp_write_file(FAIL "times", "-1");
+	err = err ?: hwp_write_file(FAIL "probability", "100");
+	return err;
+}
+
+static void fail_no_copies(void)
+{
+	hwp_write_file(FAIL "probability", "0");
+	hwp_write_file(FAIL "pfn", "0");
+	hwp_write_file("/proc/self/make-it-fail", "0");
+}
+
+/* The report is queued: wait for the worker to poison the page. */
+static bool poisoned_soon(uint64_t pfn)
+{
+	int i;
+
+	for (i = 0; i < 300 && !hwp_pfn_poisoned(pfn); i++)
+		usleep(10000);
+	return hwp_pfn_poisoned(pfn);
+}
+
+static char *map_aligned_anon(size_t len)
+{
+	char *raw = mmap(NULL, len + HPAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	return (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1));
+}
+
+/*
+ * After the failed operation: the target page is poisoned and costs its
+ * owner a SIGBUS (action required, at its address) when touched; every
+ * other page is still mapped with its data, in 4 KiB pages.
+ */
+static void check_outcome(struct __test_metadata *_metadata, char *p,
+			  int npages, int target, const uint64_t *pfns,
+			  unsigned int seed)
+{
+	long ps = hwp_page_size();
+	int i, huge = 0, bad = 0;
+	char c;
+
+	EXPECT_TRUE(poisoned_soon(pfns[target]));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	for (i = 0; i < npages; i++) {
+		if (i == target)
+			continue;
+		if (!hwp_check(p + i * ps, ps, i + seed))
+			bad++;
+		if (hwp_kpageflags(hwp_virt_to_pfn(p + i * ps)) &
+		    BIT_ULL(KPF_THP))
+			huge++;
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, huge);
+	EXPECT_EQ(0, hwp_sigbus_count());
+	EXPECT_TRUE(hwp_read_faults(p + target * ps, &c));
+	EXPECT_EQ(1, hwp_sigbus_count());
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(p + target * ps, hwp_last_sigbus.addr);
+	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+}
+
+FIXTURE(copy_mc)
+{
+};
+
+FIXTURE_SETUP(copy_mc)
+{
+	if (access(FAIL "pfn", W_OK))
+		SKIP(return, "no fail_copy_mc (CONFIG_FAIL_COPY_MC)");
+	/*
+	 * Huge pages only where asked for, and the tests never ask:
+	 * MADV_COLLAPSE ignores the policy, khugepaged and the fault path
+	 * do not, so neither makes huge pages behind the test's back.
+	 */
+	ASSERT_EQ(0, hwp_write_file(THP "enabled", "madvise"));
+	ASSERT_EQ(0, hwp_write_file(THP "shmem_enabled", "never"));
+	hwp_catch_sigbus();
+}
+
+FIXTURE_TEARDOWN(copy_mc)
+{
+	fail_no_copies();
+}
+
+/*
+ * MADV_COLLAPSE of anonymous memory whose copy into the huge page fails:
+ * the collapse is abandoned, the 4 KiB mappings stay.
+ */
+TEST_F(copy_mc, collapse_anon)
+{
+	long ps = hwp_page_size();
+	int npages = HPAGE_SIZE / ps, target = 100, i, thp = 0;
+	uint64_t pfns[512];
+	char *p;
+
+	p = map_aligned_anon(HPAGE_SIZE);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, i);
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+		if (hwp_kpageflags(pfns[i]) & BIT_ULL(KPF_THP))
+			thp++;
+	}
+	ASSERT_EQ(0, thp);
+
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p, HPAGE_SIZE, MADV_COLLAPSE));
+	EXPECT_EQ(EINVAL, errno);
+	fail_no_copies();
+	check_outcome(_metadata, p, npages, target, pfns, 0);
+}
+
+/*
+ * The same for shmem: the new huge page is dropped and the old pages go
+ * back into the page cache; the file reads as before except the bad page.
+ */
+TEST_F(copy_mc, collapse_shmem)
+{
+	long ps = hwp_page_size();
+	int npages = HPAGE_SIZE / ps, target = 200, i, bad = 0;
+	uint64_t pfns[512];
+	char *p, *buf;
+	int fd;
+
+	fd = memfd_create("hwpoison-copy-mc", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, HPAGE_SIZE));
+	p = map_aligned_anon(HPAGE_SIZE);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(p, mmap(p, HPAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED, fd, 0));
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, i + 7);
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p, HPAGE_SIZE, MADV_COLLAPSE));
+	EXPECT_EQ(EINVAL, errno);
+	fail_no_copies();
+
+	check_outcome(_metadata, p, npages, target, pfns, 7);
+	/* Through the file: every other page reads back, the bad one EIO. */
+	buf = malloc(ps);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < npages; i++) {
+		if (i == target)
+			continue;
+		if (pread(fd, buf, ps, (off_t)i * ps) != ps ||
+		    !hwp_check(buf, ps, i + 7))
+			bad++;
+	}
+	EXPECT_EQ(0, bad);
+	errno = 0;
+	EXPECT_EQ(-1, pread(fd, buf, ps, (off_t)target * ps));
+	EXPECT_EQ(EIO, errno);
+	free(buf);
+	close(fd);
+}
+
+/*
+ * A copy-on-write fault whose source is bad: the writer gets SIGBUS at
+ * once (there is nothing to give it); the page is poisoned for the other
+ * sharer too, and nothing else changes for either.
+ */
+TEST_F(copy_mc, cow)
+{
+	long ps = hwp_page_size();
+	int npages = 16, target = 5, i, status, go[2];
+	uint64_t pfns[16];
+	pid_t pid;
+	char *p, c;
+
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, i + 3);
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int bad = 0;
+
+		close(go[1]);
+		hwp_catch_sigbus();
+		if (read(go[0], &c, 1) != 1)
+			_exit(10);
+		for (i = 0; i < npages; i++)
+			if (i != target && !hwp_check(p + i * ps, ps, i + 3))
+				bad++;
+		if (bad || hwp_sigbus_count())
+			_exit(11);
+		if (!hwp_read_faults(p + target * ps, &c))
+			_exit(12);
+		_exit(hwp_last_sigbus.code == BUS_MCEERR_AR ? 0 : 13);
+	}
+	close(go[0]);
+
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	EXPECT_TRUE(hwp_write_faults(p + target * ps, 1));
+	fail_no_copies();
+	EXPECT_EQ(1, hwp_sigbus_count());
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(p + target * ps, hwp_last_sigbus.addr);
+	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+	EXPECT_TRUE(poisoned_soon(pfns[target]));
+
+	/* The parent's other pages still copy on write, data intact. */
+	hwp_reset_sigbus();
+	for (i = 0; i < npages; i++) {
+		if (i == target)
+			continue;
+		EXPECT_TRUE(hwp_check(p + i * ps, ps, i + 3));
+		EXPECT_FALSE(hwp_write_faults(p + i * ps, 1));
+	}
+	EXPECT_EQ(0, hwp_sigbus_count());
+	EXPECT_TRUE(hwp_read_faults(p + target * ps, &c));
+
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * Soft offline migrates the page; the copy fails: soft offline fails
+ * without signalling anyone, and the page is then poisoned for real
+ * because its read failed.
+ */
+TEST_F(copy_mc, soft_offline)
+{
+	long ps = hwp_page_size();
+	int npages = 16, target = 3, i;
+	uint64_t pfns[16];
+	char *p;
+
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, i + 11);
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p + target * ps, ps, MADV_SOFT_OFFLINE));
+	EXPECT_EQ(EBUSY, errno);
+	fail_no_copies();
+	check_outcome(_metadata, p, npages, target, pfns, 11);
+}
+
+static int node_of(void *addr)
+{
+	int status = -1;
+
+	if (syscall(SYS_move_pages, 0, 1UL, &addr, NULL, &status, 0))
+		return -1;
+	return status;
+}
+
+/* move_pages() to the other node: that page stays, the others move. */
+TEST_F(copy_mc, move_pages)
+{
+	long ps = hwp_page_size();
+	int npages = 16, target = 9, i, from, to, status, moved = 0;
+	uint64_t pfns[16];
+	void *addr;
+	char *p;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "one NUMA node only");
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, i + 17);
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+	from = node_of(p + target * ps);
+	ASSERT_LE(0, from);
+	to = !from;
+
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	addr = p + target * ps;
+	/* It returns how many pages it could not move. */
+	EXPECT_EQ(1, syscall(SYS_move_pages, 0, 1UL, &addr, &to, &status,
+			     MPOL_MF_MOVE));
+	fail_no_copies();
+	check_outcome(_metadata, p, npages, target, pfns, 17);
+
+	/* Migration still works for the good pages. */
+	for (i = 0; i < npages; i++) {
+		if (i == target)
+			continue;
+		addr = p + i * ps;
+		status = -1;
+		syscall(SYS_move_pages, 0, 1UL, &addr, &to, &status,
+			MPOL_MF_MOVE);
+		if (status == to && hwp_check(p + i * ps, ps, i + 17))
+			moved++;
+	}
+	EXPECT_EQ(npages - 1, moved);
+}
+
+/*
+ * More failed copies on one CPU than the per-CPU report queue holds,
+ * before its worker can run: every one of the bad pages must still be
+ * poisoned in the end; a report dropped on the floor leaves a bad page
+ * in use. A real-time task pinned to one CPU keeps the worker (an
+ * ordinary kworker bound to that CPU) off it while its copy-on-write
+ * faults fail one after another.
+ *
+ * The sources are page cache pages under a private mapping, so no other
+ * process is involved. Copies from any page fail here, so first every
+ * page this task shares copy-on-write with its parent is made its own
+ * (mlockall() populates private mappings for writing): the signal frames
+ * and the test's own variables must not be the ones that fail.
+ */
+TEST_F_TIMEOUT(copy_mc, queue_burst, 120)
+{
+	long ps = hwp_page_size();
+	struct sched_param sp = { .sched_priority = 1 };
+	int npages = 40, i, faults = 0, poisoned = 0, fd;
+	uint64_t pfns[40];
+	cpu_set_t cpus;
+	char *p, c;
+
+	ASSERT_EQ(0, mlockall(MCL_CURRENT));
+	fd = memfd_create("hwpoison-copy-mc-burst", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, npages * ps));
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < npages; i++)
+		hwp_fill(p + i * ps, ps, i + 23);
+	munmap(p, npages * ps);
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < npages; i++) {
+		ASSERT_FALSE(hwp_read_faults(p + i * ps, &c));
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	ASSERT_EQ(0, fail_copies_from(0));
+	ASSERT_EQ(0, sched_setscheduler(0, SCHED_FIFO, &sp));
+	for (i = 0; i < npages; i++)
+		if (hwp_write_faults(p + i * ps, 1))
+			faults++;
+	sp.sched_priority = 0;
+	sched_setscheduler(0, SCHED_OTHER, &sp);
+	fail_no_copies();
+	EXPECT_EQ(npages, faults);
+
+	for (i = 0; i < 300; i++) {
+		int n, j;
+
+		for (n = 0, j = 0; j < npages; j++)
+			n += hwp_pfn_poisoned(pfns[j]);
+		poisoned = n;
+		if (poisoned == npages)
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(npages, poisoned);
+	munlockall();
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
