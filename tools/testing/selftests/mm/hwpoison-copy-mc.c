@@ -25,24 +25,29 @@ HWP_SIGBUS_STATE;
 #define FAIL		"/sys/kernel/debug/fail_copy_mc/"
 #define HPAGE_SIZE	(2UL << 20)
 #define KPF_THP		22
+#define KPF_KSM		21
+#define KSM		"/sys/kernel/mm/ksm/"
 #define THP		"/sys/kernel/mm/transparent_hugepage/"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
 #endif
 #ifndef MPOL_MF_MOVE
-#define MPOL_MF_MOVE	(1 << 1)
+#define MPOL_MF_MOVE	2
 #endif
 
-/* Make copies from @pfn (0: from any page) by this task fail. */
-static int fail_copies_from(uint64_t pfn)
+/*
+ * Make machine-check-safe reads of @pfn (0: of any page) fail: only those
+ * by this task if @self_only, by anyone (ksmd, say) otherwise.
+ */
+static int fail_reads_of(uint64_t pfn, bool self_only)
 {
 	char buf[32];
 	int err;
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)pfn);
 	err = hwp_write_file(FAIL "pfn", buf);
-	err = err ?: hwp_write_file(FAIL "task-filter", "Y");
+	err = err ?: hwp_write_file(FAIL "task-filter", self_only ? "Y" : "N");
 	err = err ?: hwp_write_file("/proc/self/make-it-fail", "1");
 	err = err ?: hwp_write_file(FAIL "verbose", "1");
 	err = err ?: hwp_write_file(FAIL "interval", "1");
@@ -52,10 +57,16 @@ static int fail_copies_from(uint64_t pfn)
 	return err;
 }
 
+static int fail_copies_from(uint64_t pfn)
+{
+	return fail_reads_of(pfn, true);
+}
+
 static void fail_no_copies(void)
 {
 	hwp_write_file(FAIL "probability", "0");
 	hwp_write_file(FAIL "pfn", "0");
+	hwp_write_file(FAIL "task-filter", "Y");
 	hwp_write_file("/proc/self/make-it-fail", "0");
 }
 
@@ -67,6 +78,24 @@ static bool poisoned_soon(uint64_t pfn)
 	for (i = 0; i < 300 && !hwp_pfn_poisoned(pfn); i++)
 		usleep(10000);
 	return hwp_pfn_poisoned(pfn);
+}
+
+/*
+ * The page flag is set first, the page is unmapped after: wait for that
+ * too before touching it.
+ */
+static bool contained_soon(uint64_t pfn, const char *addr)
+{
+	int i;
+
+	if (!poisoned_soon(pfn))
+		return false;
+	for (i = 0; i < 300; i++) {
+		if (!(hwp_pagemap_entry(addr) & HWP_PM_PRESENT))
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 static char *map_aligned_anon(size_t len)
@@ -92,7 +121,7 @@ static void check_outcome(struct __test_metadata *_metadata, char *p,
 	int i, huge = 0, bad = 0;
 	char c;
 
-	EXPECT_TRUE(poisoned_soon(pfns[target]));
+	EXPECT_TRUE(contained_soon(pfns[target], p + target * ps));
 	EXPECT_EQ(0, hwp_sigbus_count());
 	for (i = 0; i < npages; i++) {
 		if (i == target)
@@ -262,7 +291,7 @@ TEST_F(copy_mc, cow)
 	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
 	EXPECT_EQ(p + target * ps, hwp_last_sigbus.addr);
 	EXPECT_EQ(12, hwp_last_sigbus.lsb);
-	EXPECT_TRUE(poisoned_soon(pfns[target]));
+	EXPECT_TRUE(contained_soon(pfns[target], p + target * ps));
 
 	/* The parent's other pages still copy on write, data intact. */
 	hwp_reset_sigbus();
@@ -359,6 +388,57 @@ TEST_F(copy_mc, move_pages)
 			moved++;
 	}
 	EXPECT_EQ(npages - 1, moved);
+}
+
+/*
+ * KSM hashes and compares candidate pages, other processes' pages, for its
+ * own purposes. When reading one fails, ksmd must leave that page alone
+ * (never merge it, never take it as the KSM copy) and report it; the rest
+ * merge as usual. 6.12 reads them with plain loads (xxhash, memcmp), so
+ * the injected error goes unnoticed and the bad page is merged; on real
+ * hardware that read is a fatal machine check in kernel mode.
+ */
+TEST_F_TIMEOUT(copy_mc, ksm_merge, 120)
+{
+	long ps = hwp_page_size();
+	int npages = 32, target = 5, i, merged = 0, bad = 0;
+	uint64_t pfns[32];
+	char *p;
+
+	if (access(KSM "run", W_OK))
+		SKIP(return, "no KSM");
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, 29);
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+	ASSERT_EQ(0, fail_reads_of(pfns[target], false));
+	ASSERT_EQ(0, madvise(p, npages * ps, MADV_MERGEABLE));
+	ASSERT_EQ(0, hwp_write_file(KSM "sleep_millisecs", "10"));
+	ASSERT_EQ(0, hwp_write_file(KSM "pages_to_scan", "1000"));
+	ASSERT_EQ(0, hwp_write_file(KSM "run", "1"));
+	for (i = 0; i < 500 && merged < npages - 1; i++) {
+		int j;
+
+		usleep(20000);
+		for (merged = 0, j = 0; j < npages; j++)
+			if (j != target &&
+			    (hwp_kpageflags(hwp_virt_to_pfn(p + j * ps)) &
+			     BIT_ULL(KPF_KSM)))
+				merged++;
+	}
+	EXPECT_EQ(npages - 1, merged);
+	EXPECT_TRUE(poisoned_soon(pfns[target]));
+	hwp_write_file(KSM "run", "2");
+	fail_no_copies();
+
+	for (i = 0; i < npages; i++)
+		if (i != target && !hwp_check(p + i * ps, ps, 29))
+			bad++;
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, hwp_sigbus_count());
 }
 
 /*

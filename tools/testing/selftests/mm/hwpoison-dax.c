@@ -32,7 +32,7 @@ static int read_str(const char *path, char *buf, size_t len)
 
 	if (!f)
 		return -errno;
-	ok = fgets(buf, len, f) != NULL;
+	ok = !!fgets(buf, len, f);
 	fclose(f);
 	if (!ok)
 		return -EIO;
@@ -62,7 +62,7 @@ static int dax_setup(char *why, size_t len)
 		return -ENODEV;
 	}
 	if (read_str("/proc/sys/kernel/random/uuid", uuid, sizeof(uuid)))
-		strcpy(uuid, "5bdc7d3c-8a4f-4e55-9bb5-3c5a1f0e2d11");
+		snprintf(uuid, sizeof(uuid), "5bdc7d3c-8a4f-4e55-9bb5-3c5a1f0e2d11");
 	if (!access(ND "devices/" NS "/driver", F_OK)) {
 		err = hwp_write_file(ND "devices/" NS "/driver/unbind", NS);
 		if (err) {

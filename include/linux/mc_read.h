@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Machine-check-safe reads of whole pages for kernel agents.
+ *
+ * An agent that reads a user page for its own purposes (KSM hashing and
+ * comparing candidates, for instance) must not die on an uncorrectable
+ * error in it: the work is optional and the page belongs to somebody
+ * else. These helpers read through copy_mc_to_kernel() a chunk at a time;
+ * when a read fails they report the page with memory_failure_queue() and
+ * return -EHWPOISON, and the caller gives up on that page.
+ */
+#ifndef _LINUX_MC_READ_H
+#define _LINUX_MC_READ_H
+
+#include <linux/types.h>
+
+struct page;
+
+#if defined(CONFIG_MEMORY_FAILURE) && defined(CONFIG_ARCH_HAS_COPY_MC)
+int page_xxhash_mc(struct page *page, u64 *hash);
+int memcmp_pages_mc(struct page *page1, struct page *page2, int *result);
+#else
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/xxhash.h>
+
+static inline int page_xxhash_mc(struct page *page, u64 *hash)
+{
+	void *addr = kmap_local_page(page);
+
+	*hash = xxh64(addr, PAGE_SIZE, 0);
+	kunmap_local(addr);
+	return 0;
+}
+
+static inline int memcmp_pages_mc(struct page *page1, struct page *page2,
+				  int *result)
+{
+	*result = memcmp_pages(page1, page2);
+	return 0;
+}
+#endif
+
+#endif /* _LINUX_MC_READ_H */

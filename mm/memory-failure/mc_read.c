@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Machine-check-safe reads of whole pages for kernel agents.
+ *
+ * The page is read through copy_mc_to_kernel() into a small buffer on the
+ * stack, a chunk at a time, and the caller's work (hashing, comparing) is
+ * done on the copy. A failed read means the page holds an uncorrectable
+ * error: it is reported for memory_failure() to deal with in process
+ * context, and the caller is told to leave the page alone.
+ */
+#include <linux/highmem.h>
+#include <linux/mc_read.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/xxhash.h>
+
+/* Small enough for a kernel thread's stack twice over, big enough to amortise. */
+#define MC_READ_CHUNK	256
+
+static int mc_read_chunk(void *dst, struct page *page, const void *src)
+{
+	if (!should_fail_copy_mc(page) &&
+	    !copy_mc_to_kernel(dst, src, MC_READ_CHUNK))
+		return 0;
+	memory_failure_queue(page_to_pfn(page), 0);
+	return -EHWPOISON;
+}
+
+/**
+ * page_xxhash_mc - hash a page without dying on an error in it
+ * @page: the page to hash
+ * @hash: where to store xxh64(page contents, seed 0)
+ *
+ * The result is the same as xxhash() of the mapped page on 64-bit.
+ *
+ * Return: 0, or -EHWPOISON if the page could not be read (it has been
+ * reported with memory_failure_queue()).
+ */
+int page_xxhash_mc(struct page *page, u64 *hash)
+{
+	u8 buf[MC_READ_CHUNK];
+	struct xxh64_state state;
+	size_t off;
+	void *addr;
+	int err = 0;
+
+	xxh64_reset(&state, 0);
+	addr = kmap_local_page(page);
+	for (off = 0; off < PAGE_SIZE; off += MC_READ_CHUNK) {
+		err = mc_read_chunk(buf, page, addr + off);
+		if (err)
+			break;
+		xxh64_update(&state, buf, MC_READ_CHUNK);
+	}
+	kunmap_local(addr);
+	if (!err)
+		*hash = xxh64_digest(&state);
+	return err;
+}
+
+/**
+ * memcmp_pages_mc - compare two pages without dying on an error in either
+ * @page1: the first page
+ * @page2: the second page
+ * @result: where to store the comparison, as memcmp_pages() would return
+ *
+ * Return: 0, or -EHWPOISON if either page could not be read (it has been
+ * reported with memory_failure_queue()); *@result is then undefined.
+ */
+int memcmp_pages_mc(struct page *page1, struct page *page2, int *result)
+{
+	u8 buf1[MC_READ_CHUNK], buf2[MC_READ_CHUNK];
+	void *addr1, *addr2;
+	size_t off;
+	int err = 0;
+
+	*result = 0;
+	addr1 = kmap_local_page(page1);
+	addr2 = kmap_local_page(page2);
+	for (off = 0; off < PAGE_SIZE && !*result; off += MC_READ_CHUNK) {
+		err = mc_read_chunk(buf1, page1, addr1 + off);
+		if (!err)
+			err = mc_read_chunk(buf2, page2, addr2 + off);
+		if (err)
+			break;
+		*result = memcmp(buf1, buf2, MC_READ_CHUNK);
+	}
+	kunmap_local(addr2);
+	kunmap_local(addr1);
+	return err;
+}
