@@ -18,7 +18,7 @@ help:
 	@echo 'make check     build + boot + every test on our kernel'
 	@echo 'make compare   the same suite on upstream 6.12 and ours, side by side'
 	@echo 'make bench     per-page costs on both kernels (build/bench.tsv)'
-	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script'
+	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script GUEST=busybox|debian INTERACTIVE=1'
 	@echo 'make series    export our change as a patch series (build/series/)'
 	@echo 'T="a b"        limits check/compare to those test binaries'
 
@@ -47,7 +47,8 @@ vm: bootstrap
 	@python3 $(HWP) vm --kernel '$(KERNEL)' --timeout $(TIMEOUT) \
 		$(if $(EXTRA),--extra '$(EXTRA)') $(if $(CMD),--cmd '$(CMD)') \
 		$(if $(HOST),--host '$(HOST)') $(if $(CMDLINE),--cmdline '$(CMDLINE)') \
-		$(if $(QEMU),--qemu '$(QEMU)') $(if $(FLAVOUR),--flavour '$(FLAVOUR)')
+		$(if $(QEMU),--qemu '$(QEMU)') $(if $(FLAVOUR),--flavour '$(FLAVOUR)') \
+		$(if $(GUEST),--guest '$(GUEST)') $(if $(INTERACTIVE),--interactive)
 
 series: bootstrap
 	@python3 $(HWP) series

@@ -18,7 +18,9 @@ Layout of the build folder (ignored by git):
 
 import argparse
 import fnmatch
+import glob
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -516,6 +518,108 @@ def make_disk(path, size_mb=256):
     run(['cp', '--sparse=always', template, path])
 
 
+DEBIAN_SUITE = 'bookworm'
+DEBIAN_MIRROR = 'http://deb.debian.org/debian'
+
+
+def debian_packages():
+    text = read(os.path.join(HARNESS, 'debian', 'packages'), '')
+    return sorted({l.split('#', 1)[0].strip() for l in text.splitlines()} -
+                  {''})
+
+
+def build_page_types(pristine, out):
+    """page-types from the base's tools/mm, linked statically."""
+    tools = os.path.join(pristine, 'tools')
+    work = tempfile.mkdtemp(prefix='hwp-page-types-')
+    try:
+        run(['make', '-C', os.path.join(tools, 'lib', 'api'),
+             'OUTPUT=%s/' % work], logfile=os.path.join(work, 'libapi.log'))
+        run(['gcc', '-static', '-O2', '-Wall', '-pthread',
+             '-I', os.path.join(tools, 'lib'), '-o', out,
+             os.path.join(tools, 'mm', 'page-types.c'),
+             os.path.join(work, 'libapi.a')],
+            logfile=os.path.join(work, 'page-types.log'))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def debian_image():
+    """The Debian guest's root file system, built once per package list.
+
+    debootstrap (minbase + harness/debian/packages) from Debian's mirror,
+    plus page-types from the base, packed into an ext4 image. The image is
+    cached under ~/.cache/hwp (HWP_CACHE) by a key over the package list,
+    the suite, the base version and this recipe, so CI on a fresh clone
+    reuses it when nothing changed; the list of installed package
+    versions is kept beside it.
+    """
+    pristine, version = base_dir()
+    pkgs = debian_packages()
+    recipe = inspect.getsource(debian_image) + \
+        inspect.getsource(build_page_types)
+    key = sha(DEBIAN_SUITE, ' '.join(pkgs), version, recipe)
+    cache = os.environ.get('HWP_CACHE', os.path.expanduser('~/.cache/hwp'))
+    os.makedirs(cache, exist_ok=True)
+    img = os.path.join(cache, 'debian-%s.img' % key)
+    if os.path.exists(img):
+        return img
+    apt_install([p for p in ('debootstrap', 'e2fsprogs', 'make')
+                 if not dpkg_version(p)])
+    if os.geteuid() != 0:
+        raise HwpError('building the Debian guest needs root (debootstrap)')
+    t0 = time.time()
+    root = tempfile.mkdtemp(prefix='debian-root-', dir=cache)
+    logfile = os.path.join(cache, 'debian-%s.log' % key)
+    try:
+        mirror = os.environ.get('HWP_DEBIAN_MIRROR', DEBIAN_MIRROR)
+        log('debootstrap %s into %s, then apt-get install %s; log in %s' %
+            (DEBIAN_SUITE, root, ' '.join(pkgs), logfile))
+        # minbase first, the packages through apt: debootstrap's own
+        # resolver does not follow virtual packages (perlapi-*), apt does.
+        run(['debootstrap', '--variant=minbase', DEBIAN_SUITE, root, mirror],
+            logfile=logfile)
+        shutil.copyfile('/etc/resolv.conf',
+                        os.path.join(root, 'etc/resolv.conf'))
+        with open(os.path.join(root, 'usr/sbin/policy-rc.d'), 'w') as f:
+            f.write('#!/bin/sh\n# no services start while building\n'
+                    'exit 101\n')
+        os.chmod(os.path.join(root, 'usr/sbin/policy-rc.d'), 0o755)
+        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive',
+                   LC_ALL='C')
+        with open(logfile, 'a') as lf:
+            for cmd in (['apt-get', 'update', '-q'],
+                        ['apt-get', 'install', '-y', '-q',
+                         '--no-install-recommends'] + pkgs,
+                        ['apt-get', 'clean']):
+                p = subprocess.run(['chroot', root] + cmd, env=env,
+                                   stdout=lf, stderr=subprocess.STDOUT)
+                if p.returncode:
+                    raise HwpError('%s in the Debian root failed (rc %d), '
+                                   'see %s' % (' '.join(cmd[:2]),
+                                               p.returncode, logfile))
+        os.unlink(os.path.join(root, 'usr/sbin/policy-rc.d'))
+        build_page_types(pristine,
+                         os.path.join(root, 'usr/local/sbin/page-types'))
+        for n in glob.glob(os.path.join(root, 'var/lib/apt/lists/*_*')):
+            os.unlink(n)
+        p = run(['chroot', root, 'dpkg-query', '-W'],
+                stdout=subprocess.PIPE, text=True)
+        with open(os.path.join(cache, 'debian-%s.manifest' % key), 'w') as f:
+            f.write(p.stdout)
+        tmp = img + '.tmp'
+        run(['mkfs.ext4', '-q', '-F', '-L', 'hwp-debian', '-d', root, tmp,
+             '1536M'])
+        os.replace(tmp, img)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    for old in glob.glob(os.path.join(cache, 'debian-*.img')):
+        if old != img:
+            os.unlink(old)
+    log('Debian guest image built in %.0f s: %s' % (time.time() - t0, img))
+    return img
+
+
 def qemu_accel():
     """TCG unless KVM is proven to boot a guest here (it hangs on some
     nested hosts); the probe runs once per build folder."""
@@ -552,10 +656,32 @@ BASE_CMDLINE = ('console=ttyS0,115200 panic=-1 log_buf_len=4M loglevel=7 '
                 'memmap_on_memory=0')
 
 
+GUESTS = ('busybox', 'debian')
+
+
+def guest_boot_args(guest):
+    """Kernel command line and QEMU disks of a guest flavour.
+
+    busybox: the initramfs alone. debian: the Debian image is the first
+    virtio disk (writes go to a throw-away overlay, snapshot=on); the
+    initramfs's /init mounts it and runs the job chrooted into it.
+    """
+    if guest == 'busybox':
+        return '', []
+    if guest != 'debian':
+        raise HwpError('no guest flavour %r (%s)' % (guest, ', '.join(GUESTS)))
+    img = debian_image()
+    return 'hwp.guest=debian', ['-drive', 'file=%s,if=virtio,format=raw,'
+                                'snapshot=on' % img]
+
+
 def qemu_boot(image, initrd, workdir, cmdline='', qemu_args=(), mem='2G',
               smp=2, timeout=300, host=None, accel=None, disk=True,
-              echo=False):
-    """Boot one guest; return its logs and how it ended."""
+              echo=False, guest='busybox', interactive=False):
+    """Boot one guest; return its logs and how it ended.
+
+    @interactive puts the console on this terminal instead of a file.
+    """
     os.makedirs(workdir, exist_ok=True)
     console = os.path.join(workdir, 'console.log')
     tests = os.path.join(workdir, 'tests.log')
@@ -575,10 +701,14 @@ def qemu_boot(image, initrd, workdir, cmdline='', qemu_args=(), mem='2G',
            else 'host',
            '-m', mem, '-smp', str(smp), '-display', 'none', '-no-reboot',
            '-nodefaults', '-vga', 'none',
-           '-serial', 'file:' + console, '-serial', 'file:' + tests,
+           '-serial', 'mon:stdio' if interactive else 'file:' + console,
+           '-serial', 'file:' + tests,
            '-monitor', 'unix:%s,server,nowait' % mon,
-           '-kernel', image, '-initrd', initrd,
-           '-append', (BASE_CMDLINE + ' ' + cmdline).strip()]
+           '-kernel', image, '-initrd', initrd]
+    guest_cmdline, guest_disks = guest_boot_args(guest)
+    cmd += ['-append', ' '.join(c for c in (BASE_CMDLINE, guest_cmdline,
+                                            cmdline) if c)]
+    cmd += guest_disks
     if disk:
         img = os.path.join(workdir, 'disk.img')
         make_disk(img)
@@ -587,8 +717,13 @@ def qemu_boot(image, initrd, workdir, cmdline='', qemu_args=(), mem='2G',
     with open(os.path.join(workdir, 'qemu.cmd'), 'w') as f:
         f.write(' '.join(shlex.quote(c) for c in cmd) + '\n')
     t0 = time.time()
-    q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if interactive:
+        q = subprocess.Popen(cmd)
+        timeout = None
+    else:
+        q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
     hostp = None
     if host:
         deadline = time.time() + 20
@@ -610,11 +745,11 @@ def qemu_boot(image, initrd, workdir, cmdline='', qemu_args=(), mem='2G',
         tail.start()
     timed_out = False
     try:
-        qout = q.communicate(timeout=timeout)[0]
+        qout = q.communicate(timeout=timeout)[0] or b''
     except subprocess.TimeoutExpired:
         timed_out = True
         q.kill()
-        qout = q.communicate()[0]
+        qout = q.communicate()[0] or b''
     stop.set()
     if tail:
         tail.join(timeout=5)
@@ -798,7 +933,7 @@ def load_suite():
         t = {'name': words[0], 'bin': '', 'src': '', 'args': '',
              'timeout': '300', 'host': '', 'cmdline': '', 'qemu': '',
              'mem': '2G', 'smp': '2', 'expect': '', 'extra_src': '',
-             'pre': '', 'panic': r'Kernel panic'}
+             'pre': '', 'panic': r'Kernel panic', 'guest': 'busybox'}
         for w in words[1:]:
             k, sep, v = w.partition('=')
             if not sep or k not in t:
@@ -895,7 +1030,7 @@ def run_test(kernel, t, bindir, rundir, echo=False):
     r = qemu_boot(kernel_image(kernel), initrd, work, cmdline=t['cmdline'],
                   qemu_args=shlex.split(t['qemu']), mem=t['mem'],
                   smp=int(t['smp']), timeout=int(t['timeout']), host=host,
-                  echo=echo)
+                  echo=echo, guest=t['guest'])
     results = []
     if t['expect'] == 'panic':
         ok = re.search(t['panic'], r['console']) is not None
@@ -1067,20 +1202,28 @@ def cmd_vm(args):
         if not os.path.isdir(args.extra):
             raise HwpError('EXTRA=%s is not a folder' % args.extra)
         files['/extra'] = os.path.abspath(args.extra)
+    cmd = args.cmd or 'true'
+    if args.interactive:
+        # A login-less shell on the console; leave it with exit.
+        cmd = ('sh=/bin/sh; [ -x /bin/bash ] && sh=/bin/bash; '
+               'setsid $sh -c "exec $sh -i <>/dev/ttyS0 >&0 2>&1"')
     job = ('echo "hwp-test: begin vm" > /dev/kmsg\n'
            'export PATH=$PATH:/extra\n%s\nrc=$?\n'
-           'echo "hwp-test: end vm" > /dev/kmsg\nexit $rc\n' %
-           (args.cmd or 'true'))
+           'echo "hwp-test: end vm" > /dev/kmsg\nexit $rc\n' % cmd)
     initrd = os.path.join(work, 'initrd.gz')
     make_initramfs(initrd, files, job)
     host = os.path.abspath(args.host) if args.host else None
     r = qemu_boot(kernel_image(kernel, flavour), initrd, work,
                   cmdline=args.cmdline or '',
                   qemu_args=shlex.split(args.qemu or ''),
-                  mem=args.mem, timeout=args.timeout, host=host, echo=True)
+                  mem=args.mem, timeout=args.timeout, host=host,
+                  echo=not args.interactive, guest=args.guest,
+                  interactive=args.interactive)
     if host:
         print('--- host script (exit %s) ---' % r['host_rc'])
         print(r['host_log'], end='')
+    if args.interactive:
+        return 0
     m = re.search(r'HWP-JOB-EXIT (\d+)', r['console'])
     splats = find_splats(r['console'])
     rc = 0
@@ -1371,6 +1514,9 @@ def main():
     p.add_argument('--qemu')
     p.add_argument('--mem', default='2G')
     p.add_argument('--timeout', type=int, default=600)
+    p.add_argument('--guest', default='busybox', choices=GUESTS)
+    p.add_argument('--interactive', action='store_true',
+                   help='a shell on the console instead of --cmd')
     p = sub.add_parser('bench', help='benchmark both kernels')
     p.add_argument('--pages', default='5000 2000',
                    help='pages per row, pages per soft_inuse row')

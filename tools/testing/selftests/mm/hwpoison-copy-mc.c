@@ -442,6 +442,128 @@ TEST_F_TIMEOUT(copy_mc, ksm_merge, 120)
 }
 
 /*
+ * Fault in an anonymous THP whose subpages are all filled but @zero_from
+ * onwards up to @zero_to (left zero); 0 pfns if no THP could be had.
+ */
+static char *thp_with_zero_pages(uint64_t *pfns, int zero_from, int zero_to)
+{
+	long ps = hwp_page_size();
+	int npages = HPAGE_SIZE / ps, i;
+	char *p = map_aligned_anon(HPAGE_SIZE);
+
+	if (!p || madvise(p, HPAGE_SIZE, MADV_HUGEPAGE))
+		return NULL;
+	for (i = 0; i < npages; i++)
+		if (i < zero_from || i >= zero_to)
+			hwp_fill(p + i * ps, ps, i + 31);
+	for (i = 0; i < npages; i++)
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	if (!(hwp_kpageflags(pfns[0]) & BIT_ULL(KPF_THP)))
+		return NULL;
+	return p;
+}
+
+/* Zero-filled subpages read back as zeros, the rest as their pattern. */
+static int thp_bad_bytes(const char *p, int zero_from, int zero_to,
+			 int skip)
+{
+	long ps = hwp_page_size();
+	int npages = HPAGE_SIZE / ps, i, bad = 0;
+	long j;
+
+	for (i = 0; i < npages; i++) {
+		if (i == skip)
+			continue;
+		if (i < zero_from || i >= zero_to) {
+			bad += !hwp_check(p + i * ps, ps, i + 31);
+			continue;
+		}
+		for (j = 0; j < ps; j++)
+			if (p[i * ps + j]) {
+				bad++;
+				break;
+			}
+	}
+	return bad;
+}
+
+/*
+ * Splitting an anonymous THP maps its zero-filled subpages to the shared
+ * zero page, which means reading every subpage. A subpage that cannot be
+ * read must not be judged zero and dropped: it is reported, stays, and
+ * is contained for its owner. 6.12 compares with plain loads (on real
+ * hardware, a fatal machine check in whoever splits); the injected error
+ * goes unnoticed and the page is taken for zero.
+ */
+TEST_F(copy_mc, thp_split_zeropage)
+{
+	long ps = hwp_page_size();
+	int target = 7;
+	uint64_t pfns[512];
+	char buf[96], c;
+	char *p;
+
+	p = thp_with_zero_pages(pfns, target, target + 1);
+	if (!p)
+		SKIP(return, "no THP");
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	snprintf(buf, sizeof(buf), "%d,%#lx,%#lx", getpid(), (unsigned long)p,
+		 (unsigned long)p + HPAGE_SIZE);
+	EXPECT_EQ(0, hwp_write_file("/sys/kernel/debug/split_huge_pages", buf));
+	fail_no_copies();
+	/* khugepaged must not put it back together meanwhile. */
+	madvise(p, HPAGE_SIZE, MADV_NOHUGEPAGE);
+
+	EXPECT_FALSE(hwp_kpageflags(hwp_virt_to_pfn(p)) & BIT_ULL(KPF_THP));
+	EXPECT_TRUE(contained_soon(pfns[target], p + target * ps));
+	EXPECT_EQ(0, thp_bad_bytes(p, target, target + 1, target));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	EXPECT_TRUE(hwp_read_faults(p + target * ps, &c));
+	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
+	EXPECT_EQ(p + target * ps, hwp_last_sigbus.addr);
+}
+
+/*
+ * The deferred-split shrinker reads the subpages of THPs to find the
+ * underused ones (mostly zero) and split them. An unreadable subpage must
+ * leave the THP alone and be reported; it is then contained for its
+ * owner. 6.12 reads with plain loads, finds the THP underused and splits
+ * it, dropping the bad page as zero.
+ */
+TEST_F(copy_mc, thp_underused)
+{
+	long ps = hwp_page_size();
+	int zero_to = 500;
+	uint64_t pfns[512];
+	long ptes_none;
+	char old[16];
+	char *p;
+
+	if (hwp_read_long(THP "khugepaged/max_ptes_none", &ptes_none) ||
+	    access(THP "shrink_underused", W_OK))
+		SKIP(return, "no underused-THP shrinking");
+	ASSERT_EQ(0, hwp_write_file(THP "shrink_underused", "1"));
+	ASSERT_EQ(0, hwp_write_file(THP "khugepaged/max_ptes_none", "409"));
+	p = thp_with_zero_pages(pfns, 0, zero_to);
+	if (!p) {
+		snprintf(old, sizeof(old), "%ld", ptes_none);
+		hwp_write_file(THP "khugepaged/max_ptes_none", old);
+		SKIP(return, "no THP");
+	}
+	/* The scan reads subpage 0 first: make that read fail. */
+	ASSERT_EQ(0, fail_copies_from(pfns[0]));
+	EXPECT_EQ(0, hwp_write_file("/proc/sys/vm/drop_caches", "2"));
+	fail_no_copies();
+	madvise(p, HPAGE_SIZE, MADV_NOHUGEPAGE);
+	snprintf(old, sizeof(old), "%ld", ptes_none);
+	hwp_write_file(THP "khugepaged/max_ptes_none", old);
+
+	EXPECT_TRUE(contained_soon(pfns[0], p));
+	EXPECT_EQ(0, thp_bad_bytes(p, 0, zero_to, 0));
+	EXPECT_EQ(0, hwp_sigbus_count());
+}
+
+/*
  * More failed copies on one CPU than the per-CPU report queue holds,
  * before its worker can run: every one of the bad pages must still be
  * poisoned in the end; a report dropped on the floor leaves a bad page

@@ -18,21 +18,6 @@
 
 HWP_SIGBUS_STATE;
 
-static int request_mce(const char *kind, uint64_t pfn)
-{
-	char buf[96];
-
-	snprintf(buf, sizeof(buf), "HWP-MCE-REQUEST %s %#llx\n", kind,
-		 (unsigned long long)(pfn * hwp_page_size()));
-	return hwp_write_file("/dev/kmsg", buf);
-}
-
-/* The harness sets HWP_HOST when a host script answers requests. */
-static bool host_present(void)
-{
-	return getenv("HWP_HOST");
-}
-
 /* Wait up to @ms for @pfn to be marked poisoned. */
 static bool wait_poisoned(uint64_t pfn, int ms)
 {
@@ -62,7 +47,7 @@ TEST(srao_early_kill)
 	uint64_t pfn;
 	char *p;
 
-	if (!host_present())
+	if (!hwp_host_present())
 		SKIP(return, "needs the host to inject machine checks");
 	hwp_catch_sigbus();
 	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY,
@@ -77,7 +62,7 @@ TEST(srao_early_kill)
 	ASSERT_NE(0, pfn);
 	hc_before = hwp_corrupted_kb();
 
-	ASSERT_EQ(0, request_mce("srao", pfn));
+	ASSERT_EQ(0, hwp_request_mce("srao", pfn));
 	ASSERT_TRUE(wait_poisoned(pfn, 30000));
 	ASSERT_TRUE(wait_sigbus(5000));
 	/* The counter moves once handling is complete, after the signal. */
@@ -99,7 +84,7 @@ TEST(srao_late_kill)
 	uint64_t pfn;
 	char *p, c;
 
-	if (!host_present())
+	if (!hwp_host_present())
 		SKIP(return, "needs the host to inject machine checks");
 	hwp_catch_sigbus();
 	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE,
@@ -111,7 +96,7 @@ TEST(srao_late_kill)
 	pfn = hwp_virt_to_pfn(p);
 	ASSERT_NE(0, pfn);
 
-	ASSERT_EQ(0, request_mce("srao", pfn));
+	ASSERT_EQ(0, hwp_request_mce("srao", pfn));
 	ASSERT_TRUE(wait_poisoned(pfn, 30000));
 	usleep(200000);
 	EXPECT_EQ(0, hwp_sigbus_count());
@@ -146,7 +131,7 @@ TEST_F_TIMEOUT(burst, srao, 120)
 	int i, done = 0, ms;
 	char *p;
 
-	if (!host_present())
+	if (!hwp_host_present())
 		SKIP(return, "needs the host to inject machine checks");
 	p = mmap(NULL, N * ps, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -159,7 +144,7 @@ TEST_F_TIMEOUT(burst, srao, 120)
 	}
 	hc_before = hwp_corrupted_kb();
 	for (i = 0; i < N; i++)
-		ASSERT_EQ(0, request_mce("srao", pfn[i]));
+		ASSERT_EQ(0, hwp_request_mce("srao", pfn[i]));
 	for (ms = 0; ms < 60000 && done < N; ms += 100) {
 		usleep(100000);
 		for (done = 0, i = 0; i < N; i++)
@@ -185,7 +170,7 @@ TEST(srar_consumer)
 	uint64_t pfn;
 	char *p;
 
-	if (!host_present())
+	if (!hwp_host_present())
 		SKIP(return, "needs the host to inject machine checks");
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
@@ -198,7 +183,7 @@ TEST(srar_consumer)
 	pfn = hwp_virt_to_pfn(p);
 	ASSERT_NE(0, pfn);
 
-	ASSERT_EQ(0, request_mce("srar", pfn));
+	ASSERT_EQ(0, hwp_request_mce("srar", pfn));
 	/*
 	 * Keep loading from the page in user mode, with no system call that
 	 * the machine check could land in, until the error hits: the SIGBUS

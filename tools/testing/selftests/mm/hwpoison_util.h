@@ -379,6 +379,25 @@ static inline int hwp_sysfs_offline(const char *which, uint64_t pfn)
 	return hwp_write_file(path, buf);
 }
 
+/*
+ * A real machine check from the host: harness/host/mce.py answers
+ * "HWP-MCE-REQUEST <srao|srar> <physical address>" in the kernel log. The
+ * harness sets HWP_HOST when such a host script is attached.
+ */
+static inline int hwp_request_mce(const char *kind, uint64_t pfn)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "HWP-MCE-REQUEST %s %#llx\n", kind,
+		 (unsigned long long)(pfn * hwp_page_size()));
+	return hwp_write_file("/dev/kmsg", buf);
+}
+
+static inline bool hwp_host_present(void)
+{
+	return getenv("HWP_HOST");
+}
+
 static inline bool hwp_have_debugfs_injector(void)
 {
 	return access(HWP_DEBUGFS "corrupt-pfn", W_OK) == 0;
