@@ -14,14 +14,22 @@
 
 #include <linux/types.h>
 
+struct folio;
+struct iov_iter;
 struct page;
 
 #if defined(CONFIG_MEMORY_FAILURE) && defined(CONFIG_ARCH_HAS_COPY_MC)
 int page_xxhash_mc(struct page *page, u64 *hash);
 int memcmp_pages_mc(struct page *page1, struct page *page2, int *result);
+int folio_zero_filled_mc(struct folio *folio, bool *zero);
+int copy_from_page_mc(struct page *page, void *dst, const void *src,
+		      size_t len);
+ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
+			     struct iov_iter *i);
 #else
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/uio.h>
 #include <linux/xxhash.h>
 
 static inline int page_xxhash_mc(struct page *page, u64 *hash)
@@ -38,6 +46,33 @@ static inline int memcmp_pages_mc(struct page *page1, struct page *page2,
 {
 	*result = memcmp_pages(page1, page2);
 	return 0;
+}
+
+static inline int folio_zero_filled_mc(struct folio *folio, bool *zero)
+{
+	long i;
+
+	*zero = true;
+	for (i = 0; i < folio_nr_pages(folio) && *zero; i++) {
+		void *addr = kmap_local_folio(folio, i * PAGE_SIZE);
+
+		*zero = !memchr_inv(addr, 0, PAGE_SIZE);
+		kunmap_local(addr);
+	}
+	return 0;
+}
+
+static inline int copy_from_page_mc(struct page *page, void *dst,
+				    const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+	return 0;
+}
+
+static inline ssize_t copy_page_to_iter_mc(struct page *page, size_t offset,
+					   size_t bytes, struct iov_iter *i)
+{
+	return copy_page_to_iter(page, offset, bytes, i);
 }
 #endif
 

@@ -12,6 +12,7 @@
 #include <linux/mc_read.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/xxhash.h>
 
 /* Small enough for a kernel thread's stack twice over, big enough to amortise. */
@@ -87,5 +88,107 @@ int memcmp_pages_mc(struct page *page1, struct page *page2, int *result)
 	}
 	kunmap_local(addr2);
 	kunmap_local(addr1);
+	return err;
+}
+
+/* Is the chunk at @off of @page all zeroes? 0, or -EHWPOISON (reported). */
+static int mc_chunk_zero(struct page *page, void *addr, size_t off, bool *zero)
+{
+	unsigned long buf[MC_READ_CHUNK / sizeof(unsigned long)];
+	int err = mc_read_chunk(buf, page, addr + off);
+
+	*zero = !err && !memchr_inv(buf, 0, MC_READ_CHUNK);
+	return err;
+}
+
+/**
+ * folio_zero_filled_mc - is a folio all zeroes, without dying on an error
+ * @folio: the folio to scan
+ * @zero: where to store the answer
+ *
+ * Each page's last chunk is looked at first: pages that start with zeroes
+ * and end with data are common, and end the scan early.
+ *
+ * Return: 0, or -EHWPOISON if a page could not be read (it has been
+ * reported with memory_failure_queue()); *@zero is then false.
+ */
+int folio_zero_filled_mc(struct folio *folio, bool *zero)
+{
+	long i, nr = folio_nr_pages(folio);
+	size_t off;
+	int err = 0;
+
+	*zero = true;
+	for (i = 0; i < nr && *zero && !err; i++) {
+		struct page *page = folio_page(folio, i);
+		void *addr = kmap_local_page(page);
+
+		err = mc_chunk_zero(page, addr, PAGE_SIZE - MC_READ_CHUNK, zero);
+		for (off = 0; off < PAGE_SIZE - MC_READ_CHUNK && *zero && !err;
+		     off += MC_READ_CHUNK)
+			err = mc_chunk_zero(page, addr, off, zero);
+		kunmap_local(addr);
+	}
+	if (err)
+		*zero = false;
+	return err;
+}
+
+/**
+ * copy_from_page_mc - copy bytes out of a page, surviving an error in it
+ * @page: the page that @src lies in
+ * @dst: kernel destination
+ * @src: source, in a kernel mapping of @page
+ * @len: bytes to copy, not past the end of @page
+ *
+ * Return: 0, or -EHWPOISON if @page could not be read (it has been
+ * reported with memory_failure_queue()).
+ */
+int copy_from_page_mc(struct page *page, void *dst, const void *src,
+		      size_t len)
+{
+	if (!should_fail_copy_mc(page) && !copy_mc_to_kernel(dst, src, len))
+		return 0;
+	memory_failure_queue(page_to_pfn(page), 0);
+	return -EHWPOISON;
+}
+
+/**
+ * copy_page_to_iter_mc - copy_page_to_iter(), surviving an error in the page
+ * @page: the source page
+ * @offset: where in @page to start
+ * @bytes: how many bytes, not past the end of @page
+ * @i: the destination
+ *
+ * A short copy may be the destination's fault or the source's; the rest
+ * of the source is then read once more to tell them apart.
+ *
+ * Return: the number of bytes copied, or -EHWPOISON if @page could not be
+ * read (it has been reported with memory_failure_queue()).
+ */
+ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
+			     struct iov_iter *i)
+{
+	u8 probe[MC_READ_CHUNK];
+	size_t copied, off;
+	void *addr;
+	int err = 0;
+
+	if (should_fail_copy_mc(page)) {
+		memory_failure_queue(page_to_pfn(page), 0);
+		return -EHWPOISON;
+	}
+	addr = kmap_local_page(page);
+	copied = _copy_mc_to_iter(addr + offset, bytes, i);
+	for (off = offset + copied; copied < bytes && off < offset + bytes &&
+	     !err; off += MC_READ_CHUNK)
+		err = copy_mc_to_kernel(probe, addr + off,
+					min_t(size_t, MC_READ_CHUNK,
+					      offset + bytes - off)) ?
+		      -EHWPOISON : 0;
+	kunmap_local(addr);
+	if (!err)
+		return copied;
+	memory_failure_queue(page_to_pfn(page), 0);
 	return err;
 }

@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include "hwpoison_util.h"
 #include "../kselftest_harness.h"
@@ -27,8 +28,12 @@ HWP_SIGBUS_STATE;
 #define KPF_THP		22
 #define KPF_KSM		21
 #define KSM		"/sys/kernel/mm/ksm/"
+#define ZRAM_SWAPON	"mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"
 #define THP		"/sys/kernel/mm/transparent_hugepage/"
 
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
 #endif
@@ -561,6 +566,138 @@ TEST_F(copy_mc, thp_underused)
 	EXPECT_TRUE(contained_soon(pfns[0], p));
 	EXPECT_EQ(0, thp_bad_bytes(p, 0, zero_to, 0));
 	EXPECT_EQ(0, hwp_sigbus_count());
+}
+
+static bool have_swap(void)
+{
+	if (hwp_meminfo_kb("SwapTotal") > 0)
+		return true;
+	return !hwp_write_file("/sys/block/zram0/disksize", "256M") &&
+	       !system(ZRAM_SWAPON);
+}
+
+/*
+ * Swap-out reads every page first (is it all zeroes, then compression or
+ * I/O). A page that cannot be read must not be written out as if it
+ * could: it is reported, stays in memory, and is contained for its owner,
+ * who loses it only on touch; the rest swap out and come back intact.
+ * 6.12 reads with plain loads (on real hardware, a fatal machine check in
+ * reclaim); the injected error goes unnoticed and the page is swapped out.
+ */
+TEST_F(copy_mc, swap_out)
+{
+	long ps = hwp_page_size();
+	int npages = 16, target = 6, i;
+	uint64_t pfns[16];
+	char *p;
+
+	if (!have_swap())
+		SKIP(return, "no zram swap");
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, i + 37);
+		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	EXPECT_EQ(0, madvise(p, npages * ps, MADV_PAGEOUT));
+	fail_no_copies();
+	for (i = 0; i < npages; i++)
+		if (i != target)
+			EXPECT_TRUE(hwp_pagemap_entry(p + i * ps) & HWP_PM_SWAP);
+	check_outcome(_metadata, p, npages, target, pfns, 37);
+}
+
+/*
+ * Reading another process's memory (process_vm_readv(), /proc/pid/mem,
+ * which ps and debuggers use): an unreadable page must cost the reader an
+ * EIO, not the machine, and its owner the page, on touch. 6.12 copies with
+ * plain loads (on real hardware, a fatal machine check in the reader's
+ * system call); the injected error goes unnoticed and the read succeeds.
+ */
+TEST_F(copy_mc, remote_read)
+{
+	long ps = hwp_page_size();
+	int npages = 4, t_vm = 1, t_mem = 3, status, go[2];
+	struct { uintptr_t base; uint64_t pfns[4]; int ready; } *r;
+	struct iovec local, remote;
+	char path[64], *buf;
+	pid_t pid;
+	int fd;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char *p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int i, bad = 0;
+		char c;
+
+		close(go[1]);
+		hwp_catch_sigbus();
+		for (i = 0; i < npages; i++) {
+			hwp_fill(p + i * ps, ps, i + 41);
+			r->pfns[i] = hwp_virt_to_pfn(p + i * ps);
+		}
+		r->base = (uintptr_t)p;
+		__atomic_store_n(&r->ready, 1, __ATOMIC_SEQ_CST);
+		if (read(go[0], &c, 1) != 1)
+			_exit(10);
+		for (i = 0; i < npages; i++)
+			if (i != t_vm && i != t_mem &&
+			    !hwp_check(p + i * ps, ps, i + 41))
+				bad++;
+		if (bad || hwp_sigbus_count())
+			_exit(11);
+		if (!hwp_read_faults(p + t_vm * ps, &c) ||
+		    !hwp_read_faults(p + t_mem * ps, &c))
+			_exit(12);
+		_exit(0);
+	}
+	close(go[0]);
+	while (!__atomic_load_n(&r->ready, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	buf = malloc(ps);
+	ASSERT_NE(NULL, buf);
+
+	/* A good page reads. */
+	local.iov_base = buf;
+	local.iov_len = ps;
+	remote.iov_base = (void *)(r->base + 2 * ps);
+	remote.iov_len = ps;
+	EXPECT_EQ(ps, process_vm_readv(pid, &local, 1, &remote, 1, 0));
+	EXPECT_TRUE(hwp_check(buf, ps, 2 + 41));
+
+	ASSERT_EQ(0, fail_copies_from(r->pfns[t_vm]));
+	remote.iov_base = (void *)(r->base + t_vm * ps);
+	errno = 0;
+	EXPECT_EQ(-1, process_vm_readv(pid, &local, 1, &remote, 1, 0));
+	EXPECT_EQ(EIO, errno);
+	fail_no_copies();
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fail_copies_from(r->pfns[t_mem]));
+	errno = 0;
+	EXPECT_EQ(-1, pread(fd, buf, ps, r->base + t_mem * ps));
+	EXPECT_EQ(EIO, errno);
+	fail_no_copies();
+	close(fd);
+
+	EXPECT_TRUE(poisoned_soon(r->pfns[t_vm]));
+	EXPECT_TRUE(poisoned_soon(r->pfns[t_mem]));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	free(buf);
 }
 
 /*
