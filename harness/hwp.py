@@ -613,8 +613,9 @@ def debian_image():
         os.replace(tmp, img)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    for old in glob.glob(os.path.join(cache, 'debian-*.img')):
-        if old != img:
+    for old in glob.glob(os.path.join(cache, 'debian-*')):
+        if os.path.isfile(old) and \
+                not os.path.basename(old).startswith('debian-%s.' % key):
             os.unlink(old)
     log('Debian guest image built in %.0f s: %s' % (time.time() - t0, img))
     return img
@@ -1247,7 +1248,7 @@ def cmd_vm(args):
 
 
 BENCH_ROWS = ('fault', 'soft_free', 'soft_inuse_page', 'soft_inuse_range',
-              'hard_free', 'hard_inuse')
+              'hard_free', 'hard_inuse', 'swap_out', 'remote_read')
 
 
 def build_guest_program(name):

@@ -5,6 +5,7 @@
  *   BENCH <row> pages=<n> us_per_page=<x> failed=<k>
  * Files are opened once and rewritten, so rows time the kernel's work.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -14,9 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <signal.h>
 
 #ifndef MADV_HWPOISON
 #define MADV_HWPOISON		100
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT		21
 #endif
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE	101
@@ -116,6 +123,27 @@ static char *populate(long n)
 	return p;
 }
 
+/* Anonymous pages full of data (not just a byte each): what reclaim meets. */
+static char *populate_full(long n)
+{
+	char *p = populate(n);
+	long i;
+
+	for (i = 0; i < n * ps / (long)sizeof(long); i++)
+		((long *)p)[i] = i * 2654435761L + 1;
+	return p;
+}
+
+static int zram_swap(void)
+{
+	int fd = open("/sys/block/zram0/disksize", O_WRONLY);
+
+	if (fd < 0 || write(fd, "512M", 4) != 4)
+		return -1;
+	close(fd);
+	return system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0");
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 5000;
@@ -173,5 +201,54 @@ int main(int argc, char **argv)
 	failed = offline_pfns("/sys/kernel/debug/hwpoison/corrupt-pfn", pfns,
 			      n, 0, &us);
 	report("hard_inuse", n, us, failed);
+	munmap(p, n * ps);
+
+	/* Reclaim to zram: the whole range, one MADV_PAGEOUT. */
+	if (!zram_swap()) {
+		p = populate_full(n_soft);
+		t0 = now_us();
+		madvise(p, n_soft * ps, MADV_PAGEOUT);
+		us = now_us() - t0;
+		failed = 0;
+		for (i = 0; i < n_soft; i++) {
+			uint64_t ent = 0;
+			off_t at = (uintptr_t)(p + i * ps) / ps * 8;
+
+			if (pread(pm, &ent, 8, at) != 8 || !(ent & (1ULL << 62)))
+				failed++;
+		}
+		report("swap_out", n_soft, us, failed);
+		munmap(p, n_soft * ps);
+	}
+
+	/* process_vm_readv() of another process's pages, 64 a call. */
+	p = populate_full(n_soft);
+	{
+		pid_t child = fork();
+		char *buf = malloc(64 * ps);
+		struct iovec local, remote;
+
+		if (!child) {
+			pause();
+			_exit(0);
+		}
+		failed = 0;
+		t0 = now_us();
+		for (i = 0; i < n_soft; i += 64) {
+			long k = n_soft - i < 64 ? n_soft - i : 64;
+
+			local.iov_base = buf;
+			local.iov_len = k * ps;
+			remote.iov_base = p + i * ps;
+			remote.iov_len = k * ps;
+			if (process_vm_readv(child, &local, 1, &remote, 1, 0) !=
+			    k * ps)
+				failed += k;
+		}
+		report("remote_read", n_soft, now_us() - t0, failed);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		free(buf);
+	}
 	return 0;
 }

@@ -91,42 +91,36 @@ int memcmp_pages_mc(struct page *page1, struct page *page2, int *result)
 	return err;
 }
 
-/* Is the chunk at @off of @page all zeroes? 0, or -EHWPOISON (reported). */
-static int mc_chunk_zero(struct page *page, void *addr, size_t off, bool *zero)
-{
-	unsigned long buf[MC_READ_CHUNK / sizeof(unsigned long)];
-	int err = mc_read_chunk(buf, page, addr + off);
-
-	*zero = !err && !memchr_inv(buf, 0, MC_READ_CHUNK);
-	return err;
-}
-
 /**
  * folio_zero_filled_mc - is a folio all zeroes, without dying on an error
  * @folio: the folio to scan
  * @zero: where to store the answer
  *
- * Each page's last chunk is looked at first: pages that start with zeroes
- * and end with data are common, and end the scan early.
+ * Every byte is read, also after data has been found: the folio is on its
+ * way to a compressor or a device, and this is where an error in it must
+ * come out, not in the compressor. The reads bring the folio into the
+ * cache for the next reader.
  *
  * Return: 0, or -EHWPOISON if a page could not be read (it has been
  * reported with memory_failure_queue()); *@zero is then false.
  */
 int folio_zero_filled_mc(struct folio *folio, bool *zero)
 {
+	unsigned long buf[MC_READ_CHUNK / sizeof(unsigned long)];
 	long i, nr = folio_nr_pages(folio);
 	size_t off;
 	int err = 0;
 
 	*zero = true;
-	for (i = 0; i < nr && *zero && !err; i++) {
+	for (i = 0; i < nr && !err; i++) {
 		struct page *page = folio_page(folio, i);
 		void *addr = kmap_local_page(page);
 
-		err = mc_chunk_zero(page, addr, PAGE_SIZE - MC_READ_CHUNK, zero);
-		for (off = 0; off < PAGE_SIZE - MC_READ_CHUNK && *zero && !err;
-		     off += MC_READ_CHUNK)
-			err = mc_chunk_zero(page, addr, off, zero);
+		for (off = 0; off < PAGE_SIZE && !err; off += MC_READ_CHUNK) {
+			err = mc_read_chunk(buf, page, addr + off);
+			if (!err && *zero && memchr_inv(buf, 0, MC_READ_CHUNK))
+				*zero = false;
+		}
 		kunmap_local(addr);
 	}
 	if (err)

@@ -124,7 +124,6 @@ static void check_outcome(struct __test_metadata *_metadata, char *p,
 {
 	long ps = hwp_page_size();
 	int i, huge = 0, bad = 0;
-	char c;
 
 	EXPECT_TRUE(contained_soon(pfns[target], p + target * ps));
 	EXPECT_EQ(0, hwp_sigbus_count());
@@ -140,11 +139,7 @@ static void check_outcome(struct __test_metadata *_metadata, char *p,
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0, huge);
 	EXPECT_EQ(0, hwp_sigbus_count());
-	EXPECT_TRUE(hwp_read_faults(p + target * ps, &c));
-	EXPECT_EQ(1, hwp_sigbus_count());
-	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
-	EXPECT_EQ(p + target * ps, hwp_last_sigbus.addr);
-	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+	HWP_EXPECT_TOUCH_SIGBUS_AR(p + target * ps);
 }
 
 FIXTURE(copy_mc)
@@ -261,13 +256,8 @@ TEST_F(copy_mc, cow)
 	pid_t pid;
 	char *p, c;
 
-	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	for (i = 0; i < npages; i++) {
-		hwp_fill(p + i * ps, ps, i + 3);
-		pfns[i] = hwp_virt_to_pfn(p + i * ps);
-	}
+	p = hwp_map_filled(npages, 3, pfns);
+	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, pipe(go));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -323,17 +313,12 @@ TEST_F(copy_mc, cow)
 TEST_F(copy_mc, soft_offline)
 {
 	long ps = hwp_page_size();
-	int npages = 16, target = 3, i;
+	int npages = 16, target = 3;
 	uint64_t pfns[16];
 	char *p;
 
-	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	for (i = 0; i < npages; i++) {
-		hwp_fill(p + i * ps, ps, i + 11);
-		pfns[i] = hwp_virt_to_pfn(p + i * ps);
-	}
+	p = hwp_map_filled(npages, 11, pfns);
+	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, fail_copies_from(pfns[target]));
 	errno = 0;
 	EXPECT_EQ(-1, madvise(p + target * ps, ps, MADV_SOFT_OFFLINE));
@@ -362,13 +347,8 @@ TEST_F(copy_mc, move_pages)
 
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "one NUMA node only");
-	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	for (i = 0; i < npages; i++) {
-		hwp_fill(p + i * ps, ps, i + 17);
-		pfns[i] = hwp_virt_to_pfn(p + i * ps);
-	}
+	p = hwp_map_filled(npages, 17, pfns);
+	ASSERT_NE(NULL, p);
 	from = node_of(p + target * ps);
 	ASSERT_LE(0, from);
 	to = !from;
@@ -537,7 +517,6 @@ TEST_F(copy_mc, thp_split_zeropage)
  */
 TEST_F(copy_mc, thp_underused)
 {
-	long ps = hwp_page_size();
 	int zero_to = 500;
 	uint64_t pfns[512];
 	long ptes_none;
@@ -593,13 +572,8 @@ TEST_F(copy_mc, swap_out)
 
 	if (!have_swap())
 		SKIP(return, "no zram swap");
-	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	for (i = 0; i < npages; i++) {
-		hwp_fill(p + i * ps, ps, i + 37);
-		pfns[i] = hwp_virt_to_pfn(p + i * ps);
-	}
+	p = hwp_map_filled(npages, 37, pfns);
+	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, fail_copies_from(pfns[target]));
 	EXPECT_EQ(0, madvise(p, npages * ps, MADV_PAGEOUT));
 	fail_no_copies();

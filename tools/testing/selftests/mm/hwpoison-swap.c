@@ -42,6 +42,22 @@ static bool in(uint64_t pfn, const uint64_t *set, int n)
 	return false;
 }
 
+/* NPAGES private pages, page i filled with seed i, then swapped out. */
+static char *swapped_out_pages(void)
+{
+	long ps = hwp_page_size();
+	char *p = hwp_map_filled(NPAGES, 0, NULL);
+
+	if (!p)
+		return NULL;
+	madvise(p, NPAGES * ps, MADV_NOHUGEPAGE);
+	if (madvise(p, NPAGES * ps, MADV_PAGEOUT)) {
+		munmap(p, NPAGES * ps);
+		return NULL;
+	}
+	return p;
+}
+
 FIXTURE(swap)
 {
 };
@@ -69,13 +85,8 @@ TEST_F_TIMEOUT(swap, clean_swapcache, 120)
 	char *p, c;
 
 	hwp_catch_sigbus();
-	p = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	madvise(p, NPAGES * ps, MADV_NOHUGEPAGE);
-	for (i = 0; i < NPAGES; i++)
-		hwp_fill(p + i * ps, ps, i);
-	if (madvise(p, NPAGES * ps, MADV_PAGEOUT))
+	p = swapped_out_pages();
+	if (!p)
 		SKIP(return, "MADV_PAGEOUT: %s", strerror(errno));
 	for (i = 0; i < NPAGES; i++)
 		if (!(hwp_pagemap_entry(p + i * ps) & HWP_PM_SWAP))
@@ -124,13 +135,8 @@ TEST_F_TIMEOUT(swap, dirty_swapcache, 120)
 	char *p, c;
 
 	hwp_catch_sigbus();
-	p = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	madvise(p, NPAGES * ps, MADV_NOHUGEPAGE);
-	for (i = 0; i < NPAGES; i++)
-		hwp_fill(p + i * ps, ps, i);
-	if (madvise(p, NPAGES * ps, MADV_PAGEOUT))
+	p = swapped_out_pages();
+	if (!p)
 		SKIP(return, "MADV_PAGEOUT: %s", strerror(errno));
 	ASSERT_EQ(0, madvise(p, NPAGES * ps, MADV_WILLNEED));
 	usleep(200000);
@@ -152,11 +158,7 @@ TEST_F_TIMEOUT(swap, dirty_swapcache, 120)
 	/* Late kill: nothing until the page is touched. */
 	EXPECT_EQ(0, hwp_sigbus_count());
 
-	EXPECT_TRUE(hwp_read_faults(p + target * ps, &c));
-	EXPECT_EQ(1, hwp_sigbus_count());
-	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
-	EXPECT_EQ(p + target * ps, hwp_last_sigbus.addr);
-	EXPECT_EQ(12, hwp_last_sigbus.lsb);
+	HWP_EXPECT_TOUCH_SIGBUS_AR(p + target * ps);
 	for (i = 0; i < NPAGES; i++) {
 		if (i == target)
 			continue;

@@ -483,6 +483,21 @@ static inline bool hwp_write_faults(char *p, char val)
 	return false;
 }
 
+/*
+ * In a kselftest: the first touch of @where raises SIGBUS, action required,
+ * at exactly @where, for a 4 KiB page, and nothing else has been signalled.
+ */
+#define HWP_EXPECT_TOUCH_SIGBUS_AR(where)				\
+	do {								\
+		char *__at = (char *)(where), __c;			\
+									\
+		EXPECT_TRUE(hwp_read_faults(__at, &__c));		\
+		EXPECT_EQ(1, hwp_sigbus_count());			\
+		EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);		\
+		EXPECT_EQ((void *)__at, hwp_last_sigbus.addr);		\
+		EXPECT_EQ(12, hwp_last_sigbus.lsb);			\
+	} while (0)
+
 /* Fill a page with a pattern derived from @seed; check it. */
 static inline void hwp_fill(void *p, size_t len, unsigned int seed)
 {
@@ -500,6 +515,29 @@ static inline bool hwp_check(const void *p, size_t len, unsigned int seed)
 		if (((const unsigned char *)p)[i] != (unsigned char)(i * 31 + seed))
 			return false;
 	return true;
+}
+
+/*
+ * @npages private anonymous pages, page i filled with seed i + @seed;
+ * their pfns in @pfns unless it is NULL. NULL if mmap() failed.
+ */
+static inline char *hwp_map_filled(int npages, unsigned int seed,
+				   uint64_t *pfns)
+{
+	long ps = hwp_page_size();
+	char *p;
+	int i;
+
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < npages; i++) {
+		hwp_fill(p + i * ps, ps, i + seed);
+		if (pfns)
+			pfns[i] = hwp_virt_to_pfn(p + i * ps);
+	}
+	return p;
 }
 
 #endif /* __HWPOISON_UTIL_H */
