@@ -28,6 +28,7 @@ HWP_SIGBUS_STATE;
 #define KPF_THP		22
 #define KPF_KSM		21
 #define KSM		"/sys/kernel/mm/ksm/"
+#define DISK_FILE	"/mnt/disk/hwpoison-copy-mc.dat"
 #define ZRAM_SWAPON	"mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"
 #define THP		"/sys/kernel/mm/transparent_hugepage/"
 
@@ -241,6 +242,60 @@ TEST_F(copy_mc, collapse_shmem)
 	EXPECT_EQ(EIO, errno);
 	free(buf);
 	close(fd);
+}
+
+/*
+ * The same for a read-only file's page cache (READ_ONLY_THP_FOR_FS on
+ * ext4): the collapse is abandoned and, the bad page being clean, it is
+ * simply dropped: the file reads back whole from disk, nobody signalled.
+ */
+TEST_F(copy_mc, collapse_file)
+{
+	long ps = hwp_page_size();
+	int npages = HPAGE_SIZE / ps, target = 300, i, bad = 0, fd;
+	uint64_t pfn;
+	char *p, *buf;
+
+	fd = open(DISK_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		SKIP(return, "no scratch disk: %s", strerror(errno));
+	buf = malloc(ps);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < npages; i++) {
+		hwp_fill(buf, ps, i + 43);
+		ASSERT_EQ(ps, pwrite(fd, buf, ps, (off_t)i * ps));
+	}
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	/* Collapsing a file's page cache needs it open for reading only. */
+	fd = open(DISK_FILE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	p = map_aligned_anon(HPAGE_SIZE);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(p, mmap(p, HPAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED,
+			  fd, 0));
+	for (i = 0; i < npages; i++)
+		bad += !hwp_check(p + i * ps, ps, i + 43);
+	ASSERT_EQ(0, bad);
+	pfn = hwp_virt_to_pfn(p + target * ps);
+	ASSERT_NE(0, pfn);
+
+	ASSERT_EQ(0, fail_copies_from(pfn));
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p, HPAGE_SIZE, MADV_COLLAPSE));
+	EXPECT_EQ(EINVAL, errno);
+	fail_no_copies();
+
+	EXPECT_TRUE(poisoned_soon(pfn));
+	for (i = 0; i < npages; i++)
+		bad += !hwp_check(p + i * ps, ps, i + 43);
+	EXPECT_EQ(0, bad);
+	EXPECT_NE(pfn, hwp_virt_to_pfn(p + target * ps));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	munmap(p, HPAGE_SIZE);
+	close(fd);
+	free(buf);
+	unlink(DISK_FILE);
 }
 
 /*
