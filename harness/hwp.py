@@ -1248,7 +1248,8 @@ def cmd_vm(args):
 
 
 BENCH_ROWS = ('fault', 'soft_free', 'soft_inuse_page', 'soft_inuse_range',
-              'hard_free', 'hard_inuse', 'swap_out', 'remote_read')
+              'hard_free', 'hard_inuse', 'swap_out', 'remote_read',
+              'ksm_merge')
 
 
 def build_guest_program(name):

@@ -22,6 +22,9 @@
 #ifndef MADV_HWPOISON
 #define MADV_HWPOISON		100
 #endif
+#ifndef MADV_MERGEABLE
+#define MADV_MERGEABLE		12
+#endif
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT		21
 #endif
@@ -144,6 +147,65 @@ static int zram_swap(void)
 	return system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0");
 }
 
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return atol(buf);
+}
+
+/*
+ * ksmd merging @n identical pages full of data: from MADV_MERGEABLE to
+ * every page merged, per page. Every pass hashes each page,
+ * and each merge compares two whole pages: the reads ours makes
+ * machine-check safe.
+ */
+static void bench_ksm(long n)
+{
+	char *p = populate(n);
+	double t0, us;
+	long i, j, merged = 0;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < ps / (long)sizeof(long); j++)
+			((long *)(p + i * ps))[j] = j * 40503L + 7;
+	if (write_str("/sys/kernel/mm/ksm/pages_to_scan", "10000") ||
+	    write_str("/sys/kernel/mm/ksm/sleep_millisecs", "0"))
+		return;
+	t0 = now_us();
+	madvise(p, n * ps, MADV_MERGEABLE);
+	write_str("/sys/kernel/mm/ksm/run", "1");
+	/* Every page merged: shared (the KSM copies) plus sharing is n. */
+	while (now_us() - t0 < 120e6) {
+		merged = read_long("/sys/kernel/mm/ksm/pages_shared") +
+			 read_long("/sys/kernel/mm/ksm/pages_sharing");
+		if (merged >= n)
+			break;
+		usleep(1000);
+	}
+	us = now_us() - t0;
+	write_str("/sys/kernel/mm/ksm/run", "2");
+	report("ksm_merge", n, us, n - merged);
+	munmap(p, n * ps);
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 5000;
@@ -250,5 +312,8 @@ int main(int argc, char **argv)
 		waitpid(child, NULL, 0);
 		free(buf);
 	}
+	munmap(p, n_soft * ps);
+
+	bench_ksm(n_soft);
 	return 0;
 }
