@@ -230,20 +230,19 @@ def overlay_files():
     return [n for n in names if os.path.isfile(os.path.join(ROOT, n))]
 
 
+def list_file(path):
+    """The entries of a list file: a word a line, '#' starts a comment."""
+    lines = (l.split('#', 1)[0].strip()
+             for l in read(path, '').splitlines())
+    return [l for l in lines if l]
+
+
 def patch_series():
-    lines = read(os.path.join(PATCH_DIR, 'series'), '').splitlines()
-    out = []
-    for l in lines:
-        l = l.split('#', 1)[0].strip()
-        if l:
-            out.append(l)
-    return out
+    return list_file(os.path.join(PATCH_DIR, 'series'))
 
 
 def deleted_files():
-    lines = read(os.path.join(PATCH_DIR, 'deleted-files'), '').splitlines()
-    return [l.split('#', 1)[0].strip() for l in lines
-            if l.split('#', 1)[0].strip()]
+    return list_file(os.path.join(PATCH_DIR, 'deleted-files'))
 
 
 def patch_targets(patch):
@@ -262,9 +261,7 @@ def instrument():
     unless enabled) which the tests need on both kernels; nothing else of
     our change reaches the upstream tree.
     """
-    lines = read(os.path.join(PATCH_DIR, 'instrument'), '').splitlines()
-    names = [l.split('#', 1)[0].strip() for l in lines]
-    names = [n for n in names if n]
+    names = list_file(os.path.join(PATCH_DIR, 'instrument'))
     series = patch_series()
     for n in names:
         if n.endswith('.patch') and n not in series:
@@ -523,9 +520,8 @@ DEBIAN_MIRROR = 'http://deb.debian.org/debian'
 
 
 def debian_packages():
-    text = read(os.path.join(HARNESS, 'debian', 'packages'), '')
-    return sorted({l.split('#', 1)[0].strip() for l in text.splitlines()} -
-                  {''})
+    return sorted(set(list_file(os.path.join(HARNESS, 'debian',
+                                             'packages'))))
 
 
 def build_page_types(pristine, out):

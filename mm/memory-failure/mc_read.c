@@ -18,13 +18,28 @@
 /* Small enough for a kernel thread's stack twice over, big enough to amortise. */
 #define MC_READ_CHUNK	256
 
-static int mc_read_chunk(void *dst, struct page *page, const void *src)
+/**
+ * copy_from_page_mc - copy bytes out of a page, surviving an error in it
+ * @page: the page that @src lies in
+ * @dst: kernel destination
+ * @src: source, in a kernel mapping of @page
+ * @len: bytes to copy, not past the end of @page
+ *
+ * Return: 0, or -EHWPOISON if @page could not be read (it has been
+ * reported with memory_failure_queue()).
+ */
+int copy_from_page_mc(struct page *page, void *dst, const void *src,
+		      size_t len)
 {
-	if (!should_fail_copy_mc(page) &&
-	    !copy_mc_to_kernel(dst, src, MC_READ_CHUNK))
+	if (!should_fail_copy_mc(page) && !copy_mc_to_kernel(dst, src, len))
 		return 0;
 	memory_failure_queue(page_to_pfn(page), 0);
 	return -EHWPOISON;
+}
+
+static int mc_read_chunk(void *dst, struct page *page, const void *src)
+{
+	return copy_from_page_mc(page, dst, src, MC_READ_CHUNK);
 }
 
 /**
@@ -129,25 +144,6 @@ int folio_zero_filled_mc(struct folio *folio, bool *zero)
 }
 
 /**
- * copy_from_page_mc - copy bytes out of a page, surviving an error in it
- * @page: the page that @src lies in
- * @dst: kernel destination
- * @src: source, in a kernel mapping of @page
- * @len: bytes to copy, not past the end of @page
- *
- * Return: 0, or -EHWPOISON if @page could not be read (it has been
- * reported with memory_failure_queue()).
- */
-int copy_from_page_mc(struct page *page, void *dst, const void *src,
-		      size_t len)
-{
-	if (!should_fail_copy_mc(page) && !copy_mc_to_kernel(dst, src, len))
-		return 0;
-	memory_failure_queue(page_to_pfn(page), 0);
-	return -EHWPOISON;
-}
-
-/**
  * copy_page_to_iter_mc - copy_page_to_iter(), surviving an error in the page
  * @page: the source page
  * @offset: where in @page to start
@@ -176,13 +172,11 @@ ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
 	copied = _copy_mc_to_iter(addr + offset, bytes, i);
 	for (off = offset + copied; copied < bytes && off < offset + bytes &&
 	     !err; off += MC_READ_CHUNK)
-		err = copy_mc_to_kernel(probe, addr + off,
+		err = copy_from_page_mc(page, probe, addr + off,
 					min_t(size_t, MC_READ_CHUNK,
-					      offset + bytes - off)) ?
-		      -EHWPOISON : 0;
+					      offset + bytes - off));
 	kunmap_local(addr);
-	if (!err)
-		return copied;
-	memory_failure_queue(page_to_pfn(page), 0);
-	return err;
+	if (err)
+		return err;
+	return copied;
 }

@@ -79,11 +79,7 @@ static void fail_no_copies(void)
 /* The report is queued: wait for the worker to poison the page. */
 static bool poisoned_soon(uint64_t pfn)
 {
-	int i;
-
-	for (i = 0; i < 300 && !hwp_pfn_poisoned(pfn); i++)
-		usleep(10000);
-	return hwp_pfn_poisoned(pfn);
+	return hwp_wait_poisoned(pfn, 3000);
 }
 
 /*

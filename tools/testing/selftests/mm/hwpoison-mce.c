@@ -18,17 +18,6 @@
 
 HWP_SIGBUS_STATE;
 
-/* Wait up to @ms for @pfn to be marked poisoned. */
-static bool wait_poisoned(uint64_t pfn, int ms)
-{
-	for (; ms > 0; ms -= 20) {
-		if (hwp_pfn_poisoned(pfn))
-			return true;
-		usleep(20000);
-	}
-	return hwp_pfn_poisoned(pfn);
-}
-
 static bool wait_sigbus(int ms)
 {
 	for (; ms > 0; ms -= 20) {
@@ -63,7 +52,7 @@ TEST(srao_early_kill)
 	hc_before = hwp_corrupted_kb();
 
 	ASSERT_EQ(0, hwp_request_mce("srao", pfn));
-	ASSERT_TRUE(wait_poisoned(pfn, 30000));
+	ASSERT_TRUE(hwp_wait_poisoned(pfn, 30000));
 	ASSERT_TRUE(wait_sigbus(5000));
 	/* The counter moves once handling is complete, after the signal. */
 	for (int i = 0; i < 250 && hwp_corrupted_kb() == hc_before; i++)
@@ -97,7 +86,7 @@ TEST(srao_late_kill)
 	ASSERT_NE(0, pfn);
 
 	ASSERT_EQ(0, hwp_request_mce("srao", pfn));
-	ASSERT_TRUE(wait_poisoned(pfn, 30000));
+	ASSERT_TRUE(hwp_wait_poisoned(pfn, 30000));
 	usleep(200000);
 	EXPECT_EQ(0, hwp_sigbus_count());
 	EXPECT_TRUE(hwp_read_faults(p + 10, &c));
@@ -204,7 +193,7 @@ TEST(srar_consumer)
 	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);
 	EXPECT_EQ(p, (char *)((uintptr_t)hwp_last_sigbus.addr & ~(ps - 1)));
 	EXPECT_EQ(12, hwp_last_sigbus.lsb);
-	EXPECT_TRUE(wait_poisoned(pfn, 5000));
+	EXPECT_TRUE(hwp_wait_poisoned(pfn, 5000));
 }
 
 TEST_HARNESS_MAIN

@@ -112,6 +112,17 @@ static inline bool hwp_pfn_poisoned(uint64_t pfn)
 }
 
 /* A "Key:   N kB" field of /proc/meminfo, in kB; -1 if missing. */
+/* Wait up to @ms for @pfn to be marked poisoned. */
+static inline bool hwp_wait_poisoned(uint64_t pfn, int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if (hwp_pfn_poisoned(pfn))
+			return true;
+		usleep(20000);
+	}
+	return hwp_pfn_poisoned(pfn);
+}
+
 static inline long hwp_meminfo_kb(const char *key)
 {
 	char line[256];
