@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The bench sub-command: per-page costs on both kernels."""
+
+import os
+import re
+
+from .guest import build_guest_program, make_initramfs, qemu_boot
+from .kbuild import build_kernel, kernel_image
+from .paths import BUILD
+from .util import HwpError, log
+
+
+BENCH_ROWS = ('fault', 'soft_free', 'soft_inuse_page', 'soft_inuse_range',
+              'hard_free', 'hard_inuse', 'swap_out', 'remote_read',
+              'ksm_merge')
+
+
+def cmd_bench(args):
+    """Both kernels, built without lock debugging, booted in one run;
+    rounds alternate between them and each row keeps its median. Until
+    the two kernels differ, the ratios show the noise floor."""
+    bench = build_guest_program('bench')
+    for k in ('upstream', 'ours'):
+        build_kernel(k, 'bench')
+    rounds = int(os.environ.get('HWP_BENCH_ROUNDS', '5'))
+    samples = {k: {r: [] for r in BENCH_ROWS} for k in ('upstream', 'ours')}
+    for rnd in range(rounds):
+        # Alternate which kernel goes first, so that neither always runs
+        # on a warmer host.
+        order = ('upstream', 'ours') if rnd % 2 == 0 else ('ours', 'upstream')
+        for k in order:
+            work = os.path.join(BUILD, 'runs', 'bench', '%s-%d' % (k, rnd))
+            initrd = os.path.join(work, 'initrd.gz')
+            os.makedirs(work, exist_ok=True)
+            make_initramfs(initrd, {'/hwp/bin/bench': bench},
+                           'bench %s > /dev/ttyS1 2>&1\n' % args.pages)
+            r = qemu_boot(kernel_image(k, 'bench'), initrd, work,
+                          timeout=900, disk=False)
+            if r['timed_out']:
+                raise HwpError('benchmark guest (%s) timed out' % k)
+            for l in r['tests'].splitlines():
+                m = re.match(r'^BENCH (\S+) pages=(\d+) us_per_page=(\S+) '
+                             r'failed=(\d+)', l)
+                if m and m.group(1) in samples[k]:
+                    samples[k][m.group(1)].append(float(m.group(3)))
+                    if int(m.group(4)):
+                        log('%s round %d: %s: %s of %s pages failed' %
+                            (k, rnd, m.group(1), m.group(4), m.group(2)))
+            log('bench round %d on %s done (%.0f s)' % (rnd, k, r['elapsed']))
+
+    def median(v):
+        v = sorted(v)
+        return v[len(v) // 2] if v else float('nan')
+
+    lines = []
+    for row in BENCH_ROWS:
+        u = median(samples['upstream'][row])
+        o = median(samples['ours'][row])
+        ratio = o / u if u else float('nan')
+        print('BENCH %s upstream_us=%.2f ours_us=%.2f ratio=%.3f' %
+              (row, u, o, ratio))
+        lines.append('%s\t%.2f\t%.2f\t%.3f\n' % (row, u, o, ratio))
+    with open(os.path.join(BUILD, 'bench.tsv'), 'w') as f:
+        f.writelines(lines)
+    log('%d rounds per kernel; written to build/bench.tsv' % rounds)
+    return 0

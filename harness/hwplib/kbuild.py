@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Kernel build: configuration fragments, make, headers, and where the
+built image lands."""
+
+import os
+import re
+import subprocess
+import time
+
+from .paths import BUILD, HARNESS, ROOT
+from .tree import sync_tree
+from .util import log, read, run, sha
+
+
+def config_fragments(flavour):
+    frags = [os.path.join(HARNESS, 'config', 'hwpoison.config')]
+    if flavour == 'bench':
+        frags.append(os.path.join(HARNESS, 'config', 'bench.config'))
+    return frags
+
+
+def make_env():
+    env = dict(os.environ)
+    env.setdefault('CCACHE_DIR', os.path.expanduser('~/.cache/ccache'))
+    env['CCACHE_MAXSIZE'] = env.get('CCACHE_MAXSIZE', '8G')
+    env['KBUILD_BUILD_TIMESTAMP'] = 'hwp'
+    env['KBUILD_BUILD_USER'] = 'hwp'
+    env['KBUILD_BUILD_HOST'] = 'hwp'
+    env['LC_ALL'] = 'C'
+    return env
+
+
+def kmake(tree, obj, args, logfile=None):
+    jobs = str((os.cpu_count() or 2) + 1)
+    cmd = ['make', '-C', tree, 'O=' + obj, '-j' + jobs, 'CC=ccache gcc',
+           'HOSTCC=ccache gcc'] + args
+    if logfile:
+        return run(cmd, env=make_env(), logfile=logfile)
+    return run(cmd, env=make_env(), stdout=subprocess.DEVNULL)
+
+
+def check_config(objdir, frags):
+    have = {}
+    for l in read(os.path.join(objdir, '.config')).splitlines():
+        m = re.match(r'^(CONFIG_\w+)=(.*)$', l)
+        if m:
+            have[m.group(1)] = m.group(2)
+        m = re.match(r'^# (CONFIG_\w+) is not set', l)
+        if m:
+            have[m.group(1)] = 'n'
+    want = {}
+    for frag in frags:
+        for l in read(frag).splitlines():
+            m = re.match(r'^(CONFIG_\w+)=(.*)$', l)
+            if m:
+                want[m.group(1)] = (m.group(2), os.path.basename(frag))
+    bad = []
+    for name, (value, frag) in want.items():
+        got = have.get(name, 'n')
+        if value != got:
+            bad.append('%s=%s (wanted %s, from %s)' % (name, got, value, frag))
+    return bad
+
+
+def build_kernel(kernel, flavour='test'):
+    """Build build/<kernel>/linux/obj[-bench]/arch/x86/boot/bzImage."""
+    tree, version = sync_tree(kernel)
+    objname = 'obj' if flavour == 'test' else 'obj-' + flavour
+    obj = os.path.join(tree, objname)
+    os.makedirs(obj, exist_ok=True)
+    frags = config_fragments(flavour)
+    cfg_stamp = sha(version, *[read(f) for f in frags])
+    stamp_path = os.path.join(obj, '.hwp-config-stamp')
+    blog = os.path.join(BUILD, kernel, 'build-%s.log' % flavour)
+    if read(stamp_path) != cfg_stamp or \
+            not os.path.exists(os.path.join(obj, '.config')):
+        log('configuring %s (%s)' % (kernel, flavour))
+        kmake(tree, objname, ['x86_64_defconfig'])
+        run([os.path.join(tree, 'scripts/kconfig/merge_config.sh'), '-m',
+             '-O', obj, os.path.join(obj, '.config'),
+             os.path.join(tree, 'kernel/configs/kvm_guest.config')] + frags,
+            cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        kmake(tree, objname, ['olddefconfig'])
+        bad = check_config(obj, frags)
+        for b in bad:
+            log('config: %s' % b)
+        with open(stamp_path, 'w') as f:
+            f.write(cfg_stamp)
+    t0 = time.time()
+    log('building %s kernel (%s), log in %s' %
+        (kernel, flavour, os.path.relpath(blog, ROOT)))
+    kmake(tree, objname, ['bzImage'], logfile=blog)
+    log('%s kernel (%s) built in %.0f s' % (kernel, flavour, time.time() - t0))
+    return os.path.join(obj, 'arch/x86/boot/bzImage')
+
+
+def install_headers(kernel):
+    tree, _ = sync_tree(kernel)
+    hdr = os.path.join(BUILD, kernel, 'headers')
+    kmake(tree, 'obj', ['headers_install', 'INSTALL_HDR_PATH=' + hdr],
+          logfile=os.path.join(BUILD, kernel, 'headers.log'))
+    return os.path.join(hdr, 'include')
+
+
+def kernel_image(kernel, flavour='test'):
+    obj = 'obj' if flavour == 'test' else 'obj-' + flavour
+    return os.path.join(BUILD, kernel, 'linux', obj, 'arch/x86/boot/bzImage')
