@@ -11,7 +11,15 @@ KERNEL ?= ours
 TIMEOUT ?= 600
 T ?=
 
-.PHONY: bootstrap help demo check compare bench vm series build setup clean distclean
+.PHONY: bootstrap help demo check compare bench vm series build setup clean \
+	distclean fresh-check
+
+# Free-form arguments reach the harness through the environment, unexpanded:
+# `make vm CMD='echo $$HOME'` runs exactly what was typed.
+export HWP_CMD := $(value CMD)
+export HWP_CMDLINE := $(value CMDLINE)
+export HWP_QEMU := $(value QEMU)
+unexport CMD CMDLINE QEMU
 
 help:
 	@echo 'make demo      build our kernel, boot it, show memory failure handling live'
@@ -20,6 +28,7 @@ help:
 	@echo 'make bench     per-page costs on both kernels (build/bench.tsv)'
 	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script GUEST=busybox|debian INTERACTIVE=1'
 	@echo 'make series    export our change as a patch series (build/series/)'
+	@echo 'make fresh-check  make check on a minimal Debian 12 root built for it'
 	@echo 'T="a b"        limits check/compare to those test binaries'
 
 # A fresh Debian machine may not have python3 yet.
@@ -45,10 +54,19 @@ bench: bootstrap
 
 vm: bootstrap
 	@python3 $(HWP) vm --kernel '$(KERNEL)' --timeout $(TIMEOUT) \
-		$(if $(EXTRA),--extra '$(EXTRA)') $(if $(CMD),--cmd '$(CMD)') \
-		$(if $(HOST),--host '$(HOST)') $(if $(CMDLINE),--cmdline '$(CMDLINE)') \
-		$(if $(QEMU),--qemu '$(QEMU)') $(if $(FLAVOUR),--flavour '$(FLAVOUR)') \
+		$(if $(EXTRA),--extra '$(EXTRA)') \
+		$(if $(value CMD),--cmd "$$HWP_CMD") \
+		$(if $(HOST),--host '$(HOST)') \
+		$(if $(value CMDLINE),--cmdline "$$HWP_CMDLINE") \
+		$(if $(value QEMU),--qemu "$$HWP_QEMU") \
+		$(if $(FLAVOUR),--flavour '$(FLAVOUR)') \
 		$(if $(GUEST),--guest '$(GUEST)') $(if $(INTERACTIVE),--interactive)
+
+# The README's test command on a minimal Debian 12 root that this builds
+# (debootstrap --variant=minbase), with only `make` added: proves that the
+# harness installs everything else it needs.
+fresh-check: bootstrap
+	@python3 $(HWP) fresh-check $(if $(V),-v)
 
 series: bootstrap
 	@python3 $(HWP) series

@@ -31,6 +31,7 @@ if _HERE not in sys.path:
 from hwplib.bench import cmd_bench  # noqa: E402
 from hwplib.commands import (cmd_build, cmd_check, cmd_compare,  # noqa: E402
                              cmd_demo, cmd_tree, cmd_vm)
+from hwplib.fresh import cmd_fresh_check  # noqa: E402
 from hwplib.guest import GUESTS  # noqa: E402
 from hwplib.packages import base_dir  # noqa: E402
 from hwplib.paths import BUILD  # noqa: E402
@@ -40,7 +41,7 @@ from hwplib.util import HwpError  # noqa: E402
 # main() looks cmd_<sub-command> up in globals(): these imports are what it
 # finds there.
 COMMANDS = (cmd_bench, cmd_build, cmd_check, cmd_compare, cmd_demo,
-            cmd_series, cmd_tree, cmd_vm)
+            cmd_fresh_check, cmd_series, cmd_tree, cmd_vm)
 
 
 def main():
@@ -73,6 +74,10 @@ def main():
     p = sub.add_parser('bench', help='benchmark both kernels')
     p.add_argument('--pages', default='5000 2000',
                    help='pages per row, pages per soft_inuse row')
+    p = sub.add_parser('fresh-check', help='make check on a minimal Debian '
+                       'root built for it')
+    p.add_argument('-v', '--verbose', action='store_true',
+                   help='echo everything make check prints')
     sub.add_parser('demo', help='the live demonstration')
     sub.add_parser('series', help='export the patch series')
     args = ap.parse_args()
@@ -81,7 +86,7 @@ def main():
         if args.command == 'setup':
             print(base_dir()[1])
             return 0
-        return globals()['cmd_' + args.command](args)
+        return globals()['cmd_' + args.command.replace('-', '_')](args)
     except HwpError as e:
         print('hwp: error: %s' % e, file=sys.stderr)
         return 2

@@ -19,9 +19,10 @@ from .util import HwpError, log
 
 
 def harness_selftest():
-    """The harness' own readers must work before their verdicts count."""
+    """The harness' own readers and its install list must be right before
+    its verdicts count."""
     p = subprocess.run([sys.executable, '-m', 'unittest', '-q',
-                        'harness.test_hwp'], cwd=ROOT,
+                        'harness.test_hwp', 'harness.test_setup'], cwd=ROOT,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True)
     if p.returncode:

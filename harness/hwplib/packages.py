@@ -10,10 +10,56 @@ from .paths import BUILD, HARNESS
 from .util import HwpError, log, read, run, write_if_changed
 
 
+# What must exist before `make` can run: the README says so, and
+# `make fresh-check` installs exactly these into a minimal root.
+PREREQUISITES = ['make']
+
+# Installed by every command when missing (the Makefile's bootstrap target
+# installs python3 first, since the harness is written in it).
 DEB_PACKAGES = ['qemu-system-x86', 'busybox-static', 'bc', 'flex', 'bison',
                 'libelf-dev', 'libssl-dev', 'cpio', 'kmod', 'ccache', 'gcc',
                 'make', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'perl',
-                'python3', 'git']
+                'python3', 'git', 'patch', 'rsync']
+
+# Installed only by the commands that need them.
+ON_DEMAND_PACKAGES = ['debootstrap']
+
+# Priority "required" packages of Debian 12: what debootstrap's minbase
+# variant installs, so a fresh root has their programs.
+MINBASE_PACKAGES = ['apt', 'base-files', 'base-passwd', 'bash', 'bsdutils',
+                    'coreutils', 'dash', 'debconf', 'debianutils',
+                    'diffutils', 'dpkg', 'findutils', 'grep', 'gzip',
+                    'hostname', 'init-system-helpers', 'login', 'mawk',
+                    'mount', 'ncurses-bin', 'perl-base', 'sed',
+                    'sysvinit-utils', 'tar', 'util-linux']
+
+# Every program the harness runs on the host, and every program the kernel
+# build and the static test builds run, with the package that provides it.
+# harness/test_hwp.py fails when the harness calls a program missing here,
+# or when a package named here is in none of the lists above.
+PROGRAMS = {
+    # the harness itself
+    'apt-cache': 'apt', 'apt-get': 'apt', 'chroot': 'coreutils',
+    'cp': 'coreutils', 'cpio': 'cpio', 'debootstrap': 'debootstrap',
+    'dpkg-query': 'dpkg', 'find': 'findutils', 'gcc': 'gcc', 'git': 'git',
+    'gzip': 'gzip', 'make': 'make', 'mkfs.ext4': 'e2fsprogs',
+    'mount': 'mount', 'patch': 'patch', 'perl': 'perl-base',
+    'python3': 'python3-minimal', 'qemu-system-x86_64': 'qemu-system-x86',
+    'rm': 'coreutils', 'tar': 'tar', 'umount': 'mount',
+    'busybox': 'busybox-static', 'ccache': 'ccache',
+    # the kernel build (make bzImage, headers_install, olddefconfig)
+    'bc': 'bc', 'bison': 'bison', 'flex': 'flex', 'rsync': 'rsync',
+    'xz': 'xz-utils', 'awk': 'mawk', 'sed': 'sed', 'grep': 'grep',
+    'sh': 'dash', 'bash': 'bash', 'ld': 'binutils', 'as': 'binutils',
+    'objcopy': 'binutils', 'nm': 'binutils', 'depmod': 'kmod',
+}
+# The kernel build's programs above: never spelt out in the harness' code,
+# so the self-test cannot find them there.
+KBUILD_PROGRAMS = ['make', 'gcc', 'ccache', 'bc', 'bison', 'flex', 'rsync',
+                   'xz', 'awk', 'sed', 'grep', 'sh', 'bash', 'perl', 'ld',
+                   'as', 'objcopy', 'nm', 'depmod', 'cpio', 'gzip', 'tar']
+# Packages that come with another listed package (gcc depends on binutils).
+DEPENDENCIES = {'binutils': 'gcc', 'python3-minimal': 'python3'}
 
 
 def pinned_base():
