@@ -165,5 +165,23 @@ class KnownBugTests(unittest.TestCase):
             hwp.known_bugs = orig
 
 
+class SkipTests(unittest.TestCase):
+    def test_unlisted_skip_fails(self):
+        orig = hwp.allowed_skips
+        hwp.allowed_skips = lambda: [('t/up.*', 'upstream', 'why'),
+                                     ('t/any', 'both', 'why')]
+        try:
+            res = [('t/up.a', 'skip', 'r'), ('t/any', 'skip', 'r'),
+                   ('t/other', 'skip', 'r'), ('t/ok', 'pass', '')]
+            self.assertEqual([r[1] for r in hwp.classify('upstream', res)],
+                             ['skip', 'skip', 'fail', 'pass'])
+            self.assertEqual([r[1] for r in hwp.classify('ours', res)],
+                             ['fail', 'skip', 'fail', 'pass'])
+            self.assertIn('unexpected SKIP',
+                          hwp.classify('ours', res)[2][2])
+        finally:
+            hwp.allowed_skips = orig
+
+
 if __name__ == '__main__':
     unittest.main()

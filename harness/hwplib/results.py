@@ -165,10 +165,34 @@ def known_bug(case):
     return None
 
 
+def allowed_skips():
+    """harness/allowed-skips: 'case-glob ours|upstream|both reason...'."""
+    out = []
+    for l in read(os.path.join(HARNESS, 'allowed-skips'), '').splitlines():
+        l = l.strip()
+        if not l or l.startswith('#'):
+            continue
+        glob, kernel, reason = (l.split(None, 2) + ['', ''])[:3]
+        if kernel not in ('ours', 'upstream', 'both') or not reason:
+            raise HwpError('allowed-skips: %r: want <case> '
+                           '<ours|upstream|both> <reason>' % l)
+        out.append((glob, kernel, reason))
+    return out
+
+
+def skip_allowed(kernel, case):
+    return any(fnmatch.fnmatchcase(case, glob) and k in (kernel, 'both')
+               for glob, k, _ in allowed_skips())
+
+
 def classify(kernel, results):
-    """Apply harness/upstream-bugs to raw results."""
+    """Apply harness/upstream-bugs and harness/allowed-skips to raw results:
+    a SKIP that is not listed for @kernel fails the run."""
     out = []
     for name, res, reason in results:
+        if res == 'skip' and not skip_allowed(kernel, name):
+            res, reason = 'fail', 'unexpected SKIP (not in ' \
+                'harness/allowed-skips): ' + reason
         kb = known_bug(name)
         if kb and res == 'fail':
             state, why = kb
