@@ -30,6 +30,7 @@ help:
 	@echo 'make series    export our change as a patch series (build/series/)'
 	@echo 'make fresh-check  make check on a minimal Debian 12 root built for it'
 	@echo 'T="a b"        limits check/compare to those test binaries'
+	@echo 'FLAVOUR=debug  check/compare on KASAN + kmemleak + DEBUG_VM kernels'
 
 # A fresh Debian machine may not have python3 yet.
 bootstrap:
@@ -44,10 +45,12 @@ demo: bootstrap
 	@python3 $(HWP) demo
 
 check: bootstrap
-	@python3 $(HWP) check $(T) $(if $(V),-v)
+	@python3 $(HWP) check $(T) $(if $(V),-v) \
+		$(if $(FLAVOUR),--flavour '$(FLAVOUR)')
 
 compare: bootstrap
-	@python3 $(HWP) compare $(T) $(if $(V),-v)
+	@python3 $(HWP) compare $(T) $(if $(V),-v) \
+		$(if $(FLAVOUR),--flavour '$(FLAVOUR)')
 
 bench: bootstrap
 	@python3 $(HWP) bench

@@ -40,6 +40,7 @@ from hwplib.util import HwpError  # noqa: E402
 
 # main() looks cmd_<sub-command> up in globals(): these imports are what it
 # finds there.
+FLAVOURS = ('test', 'bench', 'debug')
 COMMANDS = (cmd_bench, cmd_build, cmd_check, cmd_compare, cmd_demo,
             cmd_fresh_check, cmd_series, cmd_tree, cmd_vm)
 
@@ -52,15 +53,17 @@ def main():
     p.add_argument('kernels', nargs='*')
     p = sub.add_parser('build', help='build kernels')
     p.add_argument('kernels', nargs='*')
-    p.add_argument('--flavour', default='test', choices=('test', 'bench'))
+    p.add_argument('--flavour', default='test', choices=FLAVOURS)
     for name in ('check', 'compare'):
         p = sub.add_parser(name)
+        p.add_argument('--flavour', default='test', choices=('test', 'debug'),
+                       help='debug: KASAN, kmemleak, DEBUG_VM kernels')
         p.add_argument('tests', nargs='*', help='only these test binaries')
         p.add_argument('-v', '--verbose', action='store_true',
                        help='echo the guest console')
     p = sub.add_parser('vm', help='boot a kernel and run a command')
     p.add_argument('--kernel', default='ours')
-    p.add_argument('--flavour', default='test', choices=('test', 'bench'))
+    p.add_argument('--flavour', default='test', choices=FLAVOURS)
     p.add_argument('--extra')
     p.add_argument('--cmd')
     p.add_argument('--host')

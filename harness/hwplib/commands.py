@@ -31,7 +31,7 @@ def harness_selftest():
 
 def cmd_check(args):
     harness_selftest()
-    results = run_suite('ours', args.tests, args.verbose)
+    results = run_suite('ours', args.tests, args.verbose, args.flavour)
     print('TAP version 13')
     print('1..%d' % len(results))
     print_results('ours', results)
@@ -52,7 +52,7 @@ def cmd_compare(args):
     harness_selftest()
     res = {}
     for k in ('upstream', 'ours'):
-        res[k] = run_suite(k, args.tests, args.verbose)
+        res[k] = run_suite(k, args.tests, args.verbose, args.flavour)
     names = []
     for k in ('upstream', 'ours'):
         for r in res[k]:

@@ -14,8 +14,8 @@ from .util import log, read, run, sha
 
 def config_fragments(flavour):
     frags = [os.path.join(HARNESS, 'config', 'hwpoison.config')]
-    if flavour == 'bench':
-        frags.append(os.path.join(HARNESS, 'config', 'bench.config'))
+    if flavour in ('bench', 'debug'):
+        frags.append(os.path.join(HARNESS, 'config', flavour + '.config'))
     return frags
 
 

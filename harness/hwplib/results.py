@@ -22,7 +22,7 @@ SPLAT_PATTERNS = [
     r'suspicious RCU usage', r'DEBUG_LOCKS_WARN_ON', r'KASAN', r'UBSAN',
     r'refcount_t',
     r'Bad page', r'list_add corruption', r'list_del corruption',
-    r'Call Trace:',
+    r'Call Trace:', r'unreferenced object 0x',
 ]
 SPLAT_RE = re.compile('|'.join('(?:%s)' % p for p in SPLAT_PATTERNS))
 TIMESTAMP_RE = re.compile(r'^\[\s*\d+\.\d+\]\s?')

@@ -93,7 +93,12 @@ def job_for(tests, names):
     return '\n'.join(lines) + '\n'
 
 
-def run_test(kernel, t, bindir, rundir, echo=False):
+# Debug kernels (KASAN, kmemleak, DEBUG_VM) run several times slower.
+FLAVOUR_SLOWDOWN = {'test': 1, 'debug': 4}
+FLAVOUR_CMDLINE = {'test': '', 'debug': 'page_owner=on'}
+
+
+def run_test(kernel, t, bindir, rundir, echo=False, flavour='test'):
     """Boot @kernel for one test binary; return its cases."""
     name = t['name']
     work = os.path.join(rundir, kernel, name)
@@ -103,10 +108,13 @@ def run_test(kernel, t, bindir, rundir, echo=False):
                             os.path.join(bindir, t['bin'])},
                    job_for([t], {name}))
     host = os.path.join(ROOT, t['host']) if t['host'] else None
-    r = qemu_boot(kernel_image(kernel), initrd, work, cmdline=t['cmdline'],
-                  qemu_args=shlex.split(t['qemu']), mem=t['mem'],
-                  smp=int(t['smp']), timeout=int(t['timeout']), host=host,
-                  echo=echo, guest=t['guest'])
+    timeout = int(t['timeout']) * FLAVOUR_SLOWDOWN[flavour]
+    cmdline = ' '.join(filter(None, (t['cmdline'],
+                                     FLAVOUR_CMDLINE[flavour])))
+    r = qemu_boot(kernel_image(kernel, flavour), initrd, work,
+                  cmdline=cmdline, qemu_args=shlex.split(t['qemu']),
+                  mem=t['mem'], smp=int(t['smp']), timeout=timeout,
+                  host=host, echo=echo, guest=t['guest'])
     results = []
     if t['expect'] == 'panic':
         ok = re.search(t['panic'], r['console']) is not None
@@ -122,9 +130,13 @@ def run_test(kernel, t, bindir, rundir, echo=False):
         results += binary_results(name, *sec)
         results += parse_ktap(r['console'])
         splats = find_splats(r['console'])
+    if flavour == 'debug' and t['expect'] != 'panic' and \
+            'hwp: kmemleak scanned' not in r['console']:
+        results.append(('%s/kmemleak' % name, 'fail',
+                        'no kmemleak scan at the end of the boot'))
     if r['timed_out']:
         results.append(('%s/boot' % name, 'fail',
-                        'timed out after %s s' % t['timeout']))
+                        'timed out after %s s' % timeout))
     if host and r['host_rc'] != 0:
         results.append(('%s/host' % name, 'fail',
                         'host script exit %s: %s' %
@@ -141,7 +153,7 @@ def run_test(kernel, t, bindir, rundir, echo=False):
     return results, r['elapsed']
 
 
-def run_suite(kernel, names=None, echo=False):
+def run_suite(kernel, names=None, echo=False, flavour='test'):
     tests = load_suite()
     if names:
         unknown = set(names) - {t['name'] for t in tests}
@@ -149,12 +161,14 @@ def run_suite(kernel, names=None, echo=False):
             raise HwpError('no such test: %s' % ' '.join(sorted(unknown)))
         tests = [t for t in tests if t['name'] in names]
     bindir = build_tests(tests)
-    build_kernel(kernel)
-    rundir = os.path.join(BUILD, 'runs', 'latest')
+    build_kernel(kernel, flavour)
+    rundir = os.path.join(BUILD, 'runs', 'latest' if flavour == 'test'
+                          else 'latest-' + flavour)
     os.makedirs(rundir, exist_ok=True)
     allres = []
     for t in tests:
-        res, elapsed = run_test(kernel, t, bindir, rundir, echo=echo)
+        res, elapsed = run_test(kernel, t, bindir, rundir, echo=echo,
+                                flavour=flavour)
         res = classify(kernel, res)
         bad = sum(1 for r in res if r[1] == 'fail')
         known = sum(1 for r in res if r[1] in ('xfail', 'upstream-bug'))
