@@ -51,11 +51,16 @@ def _remove_root(root):
     run(['rm', '-rf', '--one-file-system', root])
 
 
-def _bind(root):
-    for src, opts in (('/proc', ['-t', 'proc', 'proc']),
-                      ('/sys', ['--rbind', '/sys']),
-                      ('/dev', ['--rbind', '/dev'])):
-        dst = os.path.join(root, src[1:])
+def _bind(root, ccache):
+    binds = [('proc', ['-t', 'proc', 'proc']),
+             ('sys', ['--rbind', '/sys']),
+             ('dev', ['--rbind', '/dev'])]
+    if ccache:
+        # Only compiler output is shared: the programs still come from the
+        # root's own packages (ccache itself included).
+        binds.append(('root/.cache/ccache', ['--bind', ccache]))
+    for rel, opts in binds:
+        dst = os.path.join(root, rel)
         os.makedirs(dst, exist_ok=True)
         run(['mount'] + opts + [dst])
         if '--rbind' in opts:
@@ -94,7 +99,12 @@ def cmd_fresh_check(args):
     script = ('set -e; apt-get update -qq; '
               'apt-get install -y -q --no-install-recommends %s >/dev/null; '
               'cd /root/hwpoison; exec make check' % ' '.join(PREREQUISITES))
-    _bind(root)
+    ccache = os.environ.get('HWP_FRESH_CCACHE')
+    if ccache:
+        ccache = os.path.abspath(os.path.expanduser(ccache))
+        os.makedirs(ccache, exist_ok=True)
+        log('sharing the compiler cache %s with the fresh root' % ccache)
+    _bind(root, ccache)
     try:
         log('make check in the fresh root (clone of %s); log in %s' %
             (rev, os.path.relpath(logfile, ROOT)))
