@@ -87,7 +87,8 @@ TEST(srao_late_kill)
 
 	ASSERT_EQ(0, hwp_request_mce("srao", pfn));
 	ASSERT_TRUE(hwp_wait_poisoned(pfn, 30000));
-	usleep(200000);
+	/* Handled (unmapped) without a word to this late-kill process. */
+	ASSERT_TRUE(hwp_wait_unmapped(p, 10000));
 	EXPECT_EQ(0, hwp_sigbus_count());
 	EXPECT_TRUE(hwp_read_faults(p + 10, &c));
 	EXPECT_EQ(BUS_MCEERR_AR, hwp_last_sigbus.code);

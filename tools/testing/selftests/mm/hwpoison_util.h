@@ -123,6 +123,21 @@ static inline bool hwp_wait_poisoned(uint64_t pfn, int ms)
 	return hwp_pfn_poisoned(pfn);
 }
 
+/*
+ * Wait up to @ms for the page at @addr in this process to be unmapped
+ * (pagemap no longer shows it present), as memory_failure() leaves a
+ * late-kill mapping once it has finished with the page.
+ */
+static inline bool hwp_wait_unmapped(const void *addr, int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if (!(hwp_pagemap_entry(addr) & HWP_PM_PRESENT))
+			return true;
+		usleep(20000);
+	}
+	return !(hwp_pagemap_entry(addr) & HWP_PM_PRESENT);
+}
+
 static inline long hwp_meminfo_kb(const char *key)
 {
 	char line[256];
