@@ -291,34 +291,40 @@ TEST_F_TIMEOUT(tools, trace_cmd_report, 300)
 			       "ras:memory_failure_event", "-o", TRACE_DAT,
 			       NULL };
 	char seen[160], logged[160];
-	uint64_t pfns[4], free_pfns[3];
+	uint64_t pfns[4];
 	char *report, *klog;
 	int i, n = 0;
 	pid_t rec;
 
 	if (!have("trace-cmd"))
 		SKIP(return, "no trace-cmd (needs the Debian guest)");
-	ASSERT_EQ(3, hwp_free_pfns(free_pfns, 3));
 	rec = spawn("/tmp/trace-cmd.log", argv);
 	ASSERT_LT(0, rec);
 	ASSERT_TRUE(wait_file_has("/tmp/trace-cmd.log",
 				  "Hit Ctrl^C to stop recording", 60));
 
-	ASSERT_EQ(0, hwp_inject_pfn(free_pfns[0]));
-	pfns[n++] = free_pfns[0];
-	ASSERT_EQ(0, hwp_sysfs_offline("hard", free_pfns[1]));
-	pfns[n++] = free_pfns[1];
+	/*
+	 * Each free pfn is picked just before its report: trace-cmd
+	 * allocates as it records, so a page picked earlier may be in use.
+	 */
+	pfns[n] = hwp_free_pfn();
+	ASSERT_EQ(0, hwp_inject_pfn(pfns[n]));
+	n++;
+	pfns[n] = hwp_free_pfn();
+	ASSERT_EQ(0, hwp_sysfs_offline("hard", pfns[n]));
+	n++;
 	pfns[n] = madvise_in_child();
 	ASSERT_NE(0, pfns[n]);
 	n++;
 	if (hwp_host_present()) {
 		char needle[64];
 
-		ASSERT_EQ(0, hwp_request_mce("srao", free_pfns[2]));
+		pfns[n] = hwp_free_pfn();
+		ASSERT_EQ(0, hwp_request_mce("srao", pfns[n]));
 		snprintf(needle, sizeof(needle), "Memory failure: %#llx: recovery",
-			 (unsigned long long)free_pfns[2]);
+			 (unsigned long long)pfns[n]);
 		ASSERT_TRUE(wait_log(needle, 30));
-		pfns[n++] = free_pfns[2];
+		n++;
 	}
 	EXPECT_EQ(0, stop(rec, SIGINT, 120));
 
