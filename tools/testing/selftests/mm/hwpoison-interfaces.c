@@ -6,6 +6,7 @@
  * files, and concurrent reports of one pfn.
  */
 #include <pthread.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -513,6 +514,193 @@ TEST(unprivileged_writes)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * Drop CAP_SYS_ADMIN from the bounding, permitted, effective and
+ * inheritable sets of this process and keep everything else, uid 0
+ * included: the file modes still let it open every control file.
+ */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	int i = CAP_TO_INDEX(CAP_SYS_ADMIN);
+	__u32 bit = CAP_TO_MASK(CAP_SYS_ADMIN);
+
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0))
+		return -1;
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[i].effective &= ~bit;
+	data[i].permitted &= ~bit;
+	data[i].inheritable &= ~bit;
+	if (syscall(SYS_capset, &hdr, data))
+		return -1;
+	/* Check it took: gone from both sets, and nothing else lost. */
+	if (syscall(SYS_capget, &hdr, data) ||
+	    (data[i].effective & bit) || (data[i].permitted & bit) ||
+	    !(data[CAP_TO_INDEX(CAP_DAC_OVERRIDE)].effective &
+	      CAP_TO_MASK(CAP_DAC_OVERRIDE)) ||
+	    prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0 ||
+	    getuid() != 0 || geteuid() != 0)
+		return -1;
+	return 0;
+}
+
+/* Write @buf to the open @fd: 0 or -errno. */
+static int write_fd(int fd, const char *buf)
+{
+	return write(fd, buf, strlen(buf)) < 0 ? -errno : 0;
+}
+
+enum {
+	CAP_CORRUPT, CAP_UNPOISON, CAP_HARD, CAP_SOFT,
+	CAP_CORRUPT_EARLY, CAP_UNPOISON_EARLY, CAP_HARD_EARLY, CAP_SOFT_EARLY,
+	CAP_MADV_HWPOISON, CAP_MADV_SOFT,
+	CAP_CORRUPT_JUNK, CAP_HARD_JUNK,
+	CAP_FILTER_ENABLE, CAP_FILTER_MASK, CAP_FILTER_VALUE,
+	CAP_NR
+};
+
+static const char * const cap_case[CAP_NR] = {
+	[CAP_CORRUPT] = "corrupt-pfn",
+	[CAP_UNPOISON] = "unpoison-pfn",
+	[CAP_HARD] = "hard_offline_page",
+	[CAP_SOFT] = "soft_offline_page",
+	[CAP_CORRUPT_EARLY] = "corrupt-pfn opened with the capability",
+	[CAP_UNPOISON_EARLY] = "unpoison-pfn opened with the capability",
+	[CAP_HARD_EARLY] = "hard_offline_page opened with the capability",
+	[CAP_SOFT_EARLY] = "soft_offline_page opened with the capability",
+	[CAP_MADV_HWPOISON] = "MADV_HWPOISON",
+	[CAP_MADV_SOFT] = "MADV_SOFT_OFFLINE",
+	[CAP_CORRUPT_JUNK] = "corrupt-pfn \"junk\"",
+	[CAP_HARD_JUNK] = "hard_offline_page \"junk\"",
+	[CAP_FILTER_ENABLE] = "corrupt-filter-enable",
+	[CAP_FILTER_MASK] = "corrupt-filter-flags-mask",
+	[CAP_FILTER_VALUE] = "corrupt-filter-flags-value",
+};
+
+/*
+ * Root without CAP_SYS_ADMIN: the file modes let it open every control
+ * file, and each interface refuses it at the write with EPERM. The
+ * capability is checked when the write happens, not when the file is
+ * opened, so a descriptor opened while it was still held is refused as
+ * well. Which check comes first differs: sysfs checks the capability
+ * before it parses (junk gets EPERM), the debugfs attributes parse
+ * first (junk gets EINVAL). The injector's filters are plain debugfs
+ * integers: only their mode guards them, so they accept the write.
+ */
+TEST(no_cap_sys_admin)
+{
+	static const char * const early_files[4] = {
+		HWP_DEBUGFS "corrupt-pfn", HWP_DEBUGFS "unpoison-pfn",
+		HWP_SYSFS_MEM "hard_offline_page",
+		HWP_SYSFS_MEM "soft_offline_page",
+	};
+	long ps = hwp_page_size(), hc;
+	uint64_t pfns[2], free_pfn, poisoned_pfn, *own_pfn;
+	int *res, status, i;
+	pid_t pid;
+
+	ASSERT_EQ(2, hwp_free_pfns(pfns, 2));
+	free_pfn = pfns[0];
+	poisoned_pfn = pfns[1];
+	ASSERT_EQ(0, hwp_inject_pfn(poisoned_pfn));
+	hc = hwp_corrupted_kb();
+	reset_filters();
+	res = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	for (i = 0; i < CAP_NR; i++)
+		res[i] = 1;
+	own_pfn = (uint64_t *)(res + CAP_NR + 1);
+	*own_pfn = 0;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		char free_pa[32], free_pn[32], pois_pn[32], *p;
+		int early[4];
+
+		snprintf(free_pa, sizeof(free_pa), "%#llx",
+			 (unsigned long long)free_pfn * ps);
+		snprintf(free_pn, sizeof(free_pn), "%#llx",
+			 (unsigned long long)free_pfn);
+		snprintf(pois_pn, sizeof(pois_pn), "%#llx",
+			 (unsigned long long)poisoned_pfn);
+		p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		memset(p, 1, ps);
+		/* Only CAP_SYS_ADMIN sees pfns in pagemap: look now. */
+		*own_pfn = hwp_virt_to_pfn(p);
+		/* Opened while CAP_SYS_ADMIN is still held. */
+		for (i = 0; i < 4; i++)
+			early[i] = open(early_files[i], O_WRONLY);
+		if (drop_sys_admin())
+			_exit(3);
+
+		res[CAP_CORRUPT] = hwp_inject_pfn(free_pfn);
+		res[CAP_UNPOISON] = hwp_unpoison_pfn(poisoned_pfn);
+		res[CAP_HARD] = hwp_sysfs_offline("hard", free_pfn);
+		res[CAP_SOFT] = hwp_sysfs_offline("soft", free_pfn);
+		res[CAP_CORRUPT_EARLY] = early[0] < 0 ? -1000 :
+					 write_fd(early[0], free_pn);
+		res[CAP_UNPOISON_EARLY] = early[1] < 0 ? -1000 :
+					  write_fd(early[1], pois_pn);
+		res[CAP_HARD_EARLY] = early[2] < 0 ? -1000 :
+				      write_fd(early[2], free_pa);
+		res[CAP_SOFT_EARLY] = early[3] < 0 ? -1000 :
+				      write_fd(early[3], free_pa);
+		res[CAP_MADV_HWPOISON] = madvise(p, ps, MADV_HWPOISON) ?
+					 -errno : 0;
+		res[CAP_MADV_SOFT] = madvise(p, ps, MADV_SOFT_OFFLINE) ?
+				     -errno : 0;
+		res[CAP_CORRUPT_JUNK] = hwp_write_file(HWP_DEBUGFS
+						       "corrupt-pfn", "junk");
+		res[CAP_HARD_JUNK] = hwp_write_file(HWP_SYSFS_MEM
+						    "hard_offline_page",
+						    "junk");
+		res[CAP_FILTER_ENABLE] = hwp_write_file(HWP_DEBUGFS
+							"corrupt-filter-enable",
+							"0");
+		res[CAP_FILTER_MASK] =
+			hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-mask",
+				       "0");
+		res[CAP_FILTER_VALUE] =
+			hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-value",
+				       "0");
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("could not set up a root without CAP_SYS_ADMIN");
+	}
+	for (i = 0; i < CAP_NR; i++) {
+		int want = -EPERM;
+
+		if (i == CAP_CORRUPT_JUNK)
+			want = -EINVAL;
+		else if (i >= CAP_FILTER_ENABLE)
+			want = 0;
+		EXPECT_EQ(want, res[i]) {
+			TH_LOG("%s: %d", cap_case[i], res[i]);
+		}
+	}
+
+	/* Nothing happened: no page poisoned, none given back. */
+	ASSERT_NE(0, *own_pfn);
+	EXPECT_FALSE(hwp_pfn_poisoned(*own_pfn));
+	EXPECT_FALSE(hwp_pfn_poisoned(free_pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(poisoned_pfn));
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+	EXPECT_EQ(0, hwp_unpoison_pfn(poisoned_pfn));
+	munmap(res, ps);
 }
 
 TEST_HARNESS_MAIN
