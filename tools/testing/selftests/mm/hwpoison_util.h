@@ -405,6 +405,21 @@ static inline int hwp_sysfs_offline(const char *which, uint64_t pfn)
 	return hwp_write_file(path, buf);
 }
 
+/* /proc/kpagecount of @pfn, or -1 when it cannot be read. */
+static inline int64_t hwp_kpagecount(uint64_t pfn)
+{
+	int64_t count = -1;
+	int fd = open("/proc/kpagecount", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &count, sizeof(count), pfn * sizeof(count)) !=
+	    sizeof(count))
+		count = -1;
+	close(fd);
+	return count;
+}
+
 /*
  * A real machine check from the host: harness/host/mce.py answers
  * "HWP-MCE-REQUEST <srao|srar> <physical address>" in the kernel log. The
@@ -564,6 +579,76 @@ static inline char *hwp_map_filled(int npages, unsigned int seed,
 			pfns[i] = hwp_virt_to_pfn(p + i * ps);
 	}
 	return p;
+}
+
+/*
+ * Make sure the machine swaps: on the suite's guests that means zram0,
+ * sized and swapped on here the first time. 0 or -errno.
+ */
+static inline int hwp_zram_swapon(void)
+{
+	int err;
+
+	if (hwp_meminfo_kb("SwapTotal") > 0)
+		return 0;
+	err = hwp_write_file("/sys/block/zram0/disksize", "256M");
+	if (err)
+		return err;
+	if (system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0"))
+		return -EIO;
+	return hwp_meminfo_kb("SwapTotal") > 0 ? 0 : -ENOMEM;
+}
+
+/*
+ * Wait up to @ms for all @npages pages at @p to be resident as mincore()
+ * sees them (for a swapped-out anonymous page: its swap cache page is up
+ * to date, mapped or not). False on timeout.
+ */
+static inline bool hwp_wait_resident(char *p, int npages, int ms)
+{
+	unsigned char vec[npages];
+	int i, in;
+
+	for (;; ms -= 20) {
+		if (mincore(p, npages * hwp_page_size(), vec))
+			return false;
+		for (i = 0, in = 0; i < npages; i++)
+			in += vec[i] & 1;
+		if (in == npages)
+			return true;
+		if (ms <= 0)
+			return false;
+		usleep(20000);
+	}
+}
+
+#define HWP_KSM			"/sys/kernel/mm/ksm/"
+
+/*
+ * Let ksmd merge the identical pages @a and @b (both already written,
+ * private anonymous) for up to @ms: returns the pfn both then map, 0 if
+ * they were not merged in time. ksmd is stopped again before returning.
+ */
+static inline uint64_t hwp_ksm_merge(char *a, char *b, int ms)
+{
+	long ps = hwp_page_size();
+	uint64_t pfn = 0;
+
+	if (madvise((void *)((uintptr_t)a & ~(ps - 1)), ps, MADV_MERGEABLE) ||
+	    madvise((void *)((uintptr_t)b & ~(ps - 1)), ps, MADV_MERGEABLE) ||
+	    hwp_write_file(HWP_KSM "pages_to_scan", "5000") ||
+	    hwp_write_file(HWP_KSM "sleep_millisecs", "0") ||
+	    hwp_write_file(HWP_KSM "run", "1"))
+		return 0;
+	for (; ms > 0 && !pfn; ms -= 20) {
+		pfn = hwp_virt_to_pfn(a);
+		if (pfn != hwp_virt_to_pfn(b))
+			pfn = 0;
+		if (!pfn)
+			usleep(20000);
+	}
+	hwp_write_file(HWP_KSM "run", "0");
+	return pfn;
 }
 
 #endif /* __HWPOISON_UTIL_H */
