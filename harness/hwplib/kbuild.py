@@ -9,7 +9,7 @@ import time
 
 from .paths import BUILD, HARNESS, ROOT
 from .tree import sync_tree
-from .util import log, read, run, sha
+from .util import build_lock, log, read, run, sha
 
 
 def config_fragments(flavour):
@@ -63,7 +63,13 @@ def check_config(objdir, frags):
 
 
 def build_kernel(kernel, flavour='test'):
-    """Build build/<kernel>/linux/obj[-bench]/arch/x86/boot/bzImage."""
+    """Build build/<kernel>/linux/obj[-<flavour>]/arch/x86/boot/bzImage,
+    under the build lock."""
+    with build_lock(BUILD):
+        return _build_kernel(kernel, flavour)
+
+
+def _build_kernel(kernel, flavour):
     tree, version = sync_tree(kernel)
     objname = 'obj' if flavour == 'test' else 'obj-' + flavour
     obj = os.path.join(tree, objname)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 
 from .guest import make_initramfs, qemu_boot
 from .kbuild import build_kernel, install_headers, kernel_image
@@ -13,7 +14,7 @@ from .paths import BUILD, HARNESS, ROOT
 from .results import (binary_results, classify, find_splats, parse_ktap,
                       parse_tests_log)
 from .tree import sync_tree
-from .util import HwpError, log, read, run
+from .util import HwpError, build_lock, log, read, run
 
 
 SELFTESTS = 'tools/testing/selftests/mm'
@@ -45,7 +46,12 @@ def load_suite():
 
 def build_tests(tests):
     """Static test binaries, built from the "ours" tree so that both
-    kernels run the very same programs."""
+    kernels run the very same programs (under the build lock)."""
+    with build_lock(BUILD):
+        return _build_tests(tests)
+
+
+def _build_tests(tests):
     tree, _ = sync_tree('ours')
     hdr = install_headers('ours')
     out = os.path.join(BUILD, 'tests')
@@ -98,8 +104,8 @@ FLAVOUR_SLOWDOWN = {'test': 1, 'debug': 4}
 FLAVOUR_CMDLINE = {'test': '', 'debug': 'page_owner=on'}
 
 
-def run_test(kernel, t, bindir, rundir, echo=False, flavour='test'):
-    """Boot @kernel for one test binary; return its cases."""
+def run_test(image, kernel, t, bindir, rundir, echo=False, flavour='test'):
+    """Boot @image (of @kernel) for one test binary; return its cases."""
     name = t['name']
     work = os.path.join(rundir, kernel, name)
     os.makedirs(work, exist_ok=True)
@@ -111,7 +117,7 @@ def run_test(kernel, t, bindir, rundir, echo=False, flavour='test'):
     timeout = int(t['timeout']) * FLAVOUR_SLOWDOWN[flavour]
     cmdline = ' '.join(filter(None, (t['cmdline'],
                                      FLAVOUR_CMDLINE[flavour])))
-    r = qemu_boot(kernel_image(kernel, flavour), initrd, work,
+    r = qemu_boot(image, initrd, work,
                   cmdline=cmdline, qemu_args=shlex.split(t['qemu']),
                   mem=t['mem'], smp=int(t['smp']), timeout=timeout,
                   host=host, echo=echo, guest=t['guest'])
@@ -160,14 +166,23 @@ def run_suite(kernel, names=None, echo=False, flavour='test'):
         if unknown:
             raise HwpError('no such test: %s' % ' '.join(sorted(unknown)))
         tests = [t for t in tests if t['name'] in names]
-    bindir = build_tests(tests)
-    build_kernel(kernel, flavour)
     rundir = os.path.join(BUILD, 'runs', 'latest' if flavour == 'test'
                           else 'latest-' + flavour)
-    os.makedirs(rundir, exist_ok=True)
+    snap = os.path.join(rundir, kernel, '.snapshot')
+    # Built under the build lock, then copied: another command may rebuild
+    # the kernel or a test binary while this one's guests boot.
+    with build_lock(BUILD):
+        bindir = build_tests(tests)
+        build_kernel(kernel, flavour)
+        shutil.rmtree(snap, ignore_errors=True)
+        os.makedirs(snap)
+        for b in {t['bin'] for t in tests}:
+            shutil.copy2(os.path.join(bindir, b), snap)
+        image = shutil.copy2(kernel_image(kernel, flavour),
+                             os.path.join(snap, 'bzImage'))
     allres = []
     for t in tests:
-        res, elapsed = run_test(kernel, t, bindir, rundir, echo=echo,
+        res, elapsed = run_test(image, kernel, t, snap, rundir, echo=echo,
                                 flavour=flavour)
         res = classify(kernel, res)
         bad = sum(1 for r in res if r[1] == 'fail')

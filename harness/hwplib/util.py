@@ -2,6 +2,8 @@
 """Small helpers every part of the harness uses: errors, logging, running
 commands, reading and writing files."""
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -74,3 +76,30 @@ def list_file(path):
     lines = (l.split('#', 1)[0].strip()
              for l in read(path, '').splitlines())
     return [l for l in lines if l]
+
+
+_build_lock_depth = 0
+
+
+@contextlib.contextmanager
+def build_lock(build_dir):
+    """Hold @build_dir's build lock: kernel trees, objects and test binaries
+    are rewritten by one command at a time, while guests of several may
+    boot side by side. Re-entrant within a process."""
+    global _build_lock_depth
+    if _build_lock_depth:
+        _build_lock_depth += 1
+        try:
+            yield
+        finally:
+            _build_lock_depth -= 1
+        return
+    os.makedirs(build_dir, exist_ok=True)
+    with open(os.path.join(build_dir, '.build.lock'), 'w') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        _build_lock_depth = 1
+        try:
+            yield
+        finally:
+            _build_lock_depth = 0
+            fcntl.flock(f, fcntl.LOCK_UN)
