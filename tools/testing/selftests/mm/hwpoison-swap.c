@@ -62,14 +62,45 @@ FIXTURE(swap)
 {
 };
 
+/*
+ * Wait up to @ms for all @npages pages at @p, swapped out, to be read back
+ * into the swap cache: mincore() reports a swapped-out anonymous page as
+ * resident once its swap cache page is up to date.
+ */
+static bool wait_swapcache(char *p, int npages, int ms)
+{
+	unsigned char vec[NPAGES];
+	int i, in;
+
+	for (;; ms -= 20) {
+		if (mincore(p, npages * hwp_page_size(), vec))
+			return false;
+		for (i = 0, in = 0; i < npages; i++)
+			in += vec[i] & 1;
+		if (in == npages)
+			return true;
+		if (ms <= 0)
+			return false;
+		usleep(20000);
+	}
+}
+
 FIXTURE_SETUP(swap)
 {
-	if (!hwp_have_debugfs_injector())
-		SKIP(return, "debugfs hwpoison injector not available");
-	if (hwp_meminfo_kb("SwapTotal") <= 0 &&
-	    (hwp_write_file("/sys/block/zram0/disksize", "256M") ||
-	     system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0")))
-		SKIP(return, "no zram swap");
+	ASSERT_TRUE(hwp_have_debugfs_injector()) {
+		TH_LOG("no debugfs hwpoison injector (" HWP_DEBUGFS ")");
+	}
+	if (hwp_meminfo_kb("SwapTotal") <= 0) {
+		ASSERT_EQ(0, hwp_write_file("/sys/block/zram0/disksize",
+					    "256M")) {
+			TH_LOG("cannot size /dev/zram0");
+		}
+		ASSERT_EQ(0, system("mkswap /dev/zram0 >/dev/null 2>&1 && "
+				    "swapon /dev/zram0")) {
+			TH_LOG("cannot swap on /dev/zram0");
+		}
+	}
+	ASSERT_GT(hwp_meminfo_kb("SwapTotal"), 0);
 }
 
 FIXTURE_TEARDOWN(swap)
@@ -82,12 +113,14 @@ TEST_F_TIMEOUT(swap, clean_swapcache, 120)
 	long hc = hwp_corrupted_kb();
 	uint64_t before[1024], after[1024], pfn = 0;
 	int i, j, nbefore, nafter, bad = 0;
+	struct hwp_mf_stats stats;
 	char *p, c;
 
 	hwp_catch_sigbus();
 	p = swapped_out_pages();
-	if (!p)
-		SKIP(return, "MADV_PAGEOUT: %s", strerror(errno));
+	ASSERT_NE(NULL, p) {
+		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
+	}
 	for (i = 0; i < NPAGES; i++)
 		if (!(hwp_pagemap_entry(p + i * ps) & HWP_PM_SWAP))
 			bad++;
@@ -95,18 +128,20 @@ TEST_F_TIMEOUT(swap, clean_swapcache, 120)
 	/* Read them back into the swap cache without mapping them. */
 	nbefore = unmapped_swapcache_pfns(before, 1024);
 	ASSERT_EQ(0, madvise(p, NPAGES * ps, MADV_WILLNEED));
-	for (i = 0; i < 100 && !pfn; i++) {
-		usleep(20000);
-		nafter = unmapped_swapcache_pfns(after, 1024);
-		for (j = 0; j < nafter && !pfn; j++)
-			if (!in(after[j], before, nbefore))
-				pfn = after[j];
-	}
+	ASSERT_TRUE(wait_swapcache(p, NPAGES, 5000));
+	nafter = unmapped_swapcache_pfns(after, 1024);
+	for (j = 0; j < nafter && !pfn; j++)
+		if (!in(after[j], before, nbefore))
+			pfn = after[j];
 	ASSERT_NE(0, pfn);
 
+	ASSERT_TRUE(hwp_mf_stats_read(&stats));
+	ASSERT_EQ(0, hwp_mf_trace_start());
 	EXPECT_EQ(0, hwp_inject_pfn(pfn));
 	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
 	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
+	/* Taken out of the swap cache: the slot's copy is good. */
+	HWP_EXPECT_MF_BOOKED(&stats, pfn, "clean swapcache page", "Recovered");
 
 	for (i = 0; i < NPAGES; i++) {
 		if (hwp_read_faults(p + i * ps, &c) ||
@@ -130,16 +165,22 @@ TEST_F_TIMEOUT(swap, dirty_swapcache, 120)
 {
 	long ps = hwp_page_size();
 	long hc = hwp_corrupted_kb();
+	struct hwp_mf_stats stats;
 	uint64_t pfn = 0;
 	int i, target = -1, bad = 0;
 	char *p, c;
 
 	hwp_catch_sigbus();
 	p = swapped_out_pages();
-	if (!p)
-		SKIP(return, "MADV_PAGEOUT: %s", strerror(errno));
+	ASSERT_NE(NULL, p) {
+		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
+	}
 	ASSERT_EQ(0, madvise(p, NPAGES * ps, MADV_WILLNEED));
-	usleep(200000);
+	/*
+	 * Touch them only once they are in the swap cache: a fault on a
+	 * page still out on zram would read it past the swap cache.
+	 */
+	ASSERT_TRUE(wait_swapcache(p, NPAGES, 5000));
 	for (i = 0; i < NPAGES; i++) {
 		ASSERT_FALSE(hwp_read_faults(p + i * ps, &c));
 		hwp_fill(p + i * ps, ps, i + 100);
@@ -149,12 +190,17 @@ TEST_F_TIMEOUT(swap, dirty_swapcache, 120)
 		if (pfn && (hwp_kpageflags(pfn) & BIT_ULL(KPF_SWAPCACHE)))
 			target = i;
 	}
-	if (target < 0)
-		SKIP(return, "no written page stayed in the swap cache");
+	ASSERT_LE(0, target) {
+		TH_LOG("no written page stayed in the swap cache");
+	}
 
+	ASSERT_TRUE(hwp_mf_stats_read(&stats));
+	ASSERT_EQ(0, hwp_mf_trace_start());
 	EXPECT_EQ(0, hwp_inject_pfn(pfn));
 	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
 	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
+	/* Unmapped but kept in the swap cache for the owner's next fault. */
+	HWP_EXPECT_MF_BOOKED(&stats, pfn, "dirty swapcache page", "Delayed");
 	/* Late kill: nothing until the page is touched. */
 	EXPECT_EQ(0, hwp_sigbus_count());
 

@@ -29,6 +29,7 @@ struct report {
 	uintptr_t addr;
 	int lsb;
 	int target_intact;	/* the target read back its old data */
+	uint64_t new_pfn;	/* the pfn behind the target after the touch */
 	int others_ok;
 	int fsync_errno;
 	int done;
@@ -123,9 +124,11 @@ static void victim(struct report *r, enum kind k, int target_idx, bool early,
 	r->code = hwp_last_sigbus.code;
 	r->addr = (uintptr_t)hwp_last_sigbus.addr;
 	r->lsb = hwp_last_sigbus.lsb;
-	if (!r->faulted)
+	if (!r->faulted) {
 		r->target_intact = hwp_check(p + target_idx * ps, ps,
 					     k == FILE_DIRTY ? 200 : target_idx);
+		r->new_pfn = hwp_virt_to_pfn(p + target_idx * ps);
+	}
 	r->others_ok = 1;
 	if (k != HUGETLB)
 		for (i = 0; i < len / ps; i++)
@@ -145,34 +148,71 @@ FIXTURE(types)
 	int up[2], down[2];
 };
 
+/*
+ * @type and @result: how memory_failure() books the page, in the
+ * ras:memory_failure_event trace and the per-node counters. A THP is split
+ * first and booked as the 4 KiB page it leaves.
+ */
 FIXTURE_VARIANT(types)
 {
 	enum kind kind;
 	bool early;
+	const char *type;
+	const char *result;
 };
 
-FIXTURE_VARIANT_ADD(types, thp) { .kind = THP };
-FIXTURE_VARIANT_ADD(types, shmem) { .kind = SHMEM };
-FIXTURE_VARIANT_ADD(types, shmem_early) { .kind = SHMEM, .early = true };
-FIXTURE_VARIANT_ADD(types, file_clean) { .kind = FILE_CLEAN };
-FIXTURE_VARIANT_ADD(types, file_clean_early) { .kind = FILE_CLEAN, .early = true };
-FIXTURE_VARIANT_ADD(types, file_dirty) { .kind = FILE_DIRTY };
-FIXTURE_VARIANT_ADD(types, mlocked) { .kind = MLOCKED };
-FIXTURE_VARIANT_ADD(types, hugetlb) { .kind = HUGETLB };
+FIXTURE_VARIANT_ADD(types, thp)
+{
+	.kind = THP, .type = "dirty LRU page", .result = "Recovered",
+};
+FIXTURE_VARIANT_ADD(types, shmem)
+{
+	.kind = SHMEM, .type = "dirty LRU page", .result = "Recovered",
+};
+FIXTURE_VARIANT_ADD(types, shmem_early)
+{
+	.kind = SHMEM, .early = true,
+	.type = "dirty LRU page", .result = "Recovered",
+};
+FIXTURE_VARIANT_ADD(types, file_clean)
+{
+	.kind = FILE_CLEAN, .type = "clean LRU page", .result = "Recovered",
+};
+FIXTURE_VARIANT_ADD(types, file_clean_early)
+{
+	.kind = FILE_CLEAN, .early = true,
+	.type = "clean LRU page", .result = "Recovered",
+};
+FIXTURE_VARIANT_ADD(types, file_dirty)
+{
+	.kind = FILE_DIRTY, .type = "dirty LRU page", .result = "Recovered",
+};
+/* Its type is left to mlocked_booked below, see there. */
+FIXTURE_VARIANT_ADD(types, mlocked)
+{
+	.kind = MLOCKED, .result = "Recovered",
+};
+FIXTURE_VARIANT_ADD(types, hugetlb)
+{
+	.kind = HUGETLB, .type = "huge page", .result = "Recovered",
+};
 
 FIXTURE_SETUP(types)
 {
-	if (!hwp_have_debugfs_injector())
-		SKIP(return, "debugfs hwpoison injector not available");
+	ASSERT_TRUE(hwp_have_debugfs_injector()) {
+		TH_LOG("no debugfs hwpoison injector (" HWP_DEBUGFS ")");
+	}
 	self->nr_huge = -1;
 	if (variant->kind == HUGETLB) {
-		hwp_read_long(NR_HUGE, &self->nr_huge);
-		if (hwp_write_file(NR_HUGE, "2"))
-			SKIP(return, "cannot reserve huge pages");
+		ASSERT_EQ(0, hwp_read_long(NR_HUGE, &self->nr_huge));
+		ASSERT_EQ(0, hwp_write_file(NR_HUGE, "2")) {
+			TH_LOG("cannot reserve huge pages");
+		}
 	}
-	if ((variant->kind == FILE_CLEAN || variant->kind == FILE_DIRTY) &&
-	    access("/mnt/disk", W_OK))
-		SKIP(return, "no disk-backed file system at /mnt/disk");
+	if (variant->kind == FILE_CLEAN || variant->kind == FILE_DIRTY)
+		ASSERT_EQ(0, access("/mnt/disk", W_OK)) {
+			TH_LOG("no disk-backed file system at /mnt/disk");
+		}
 	self->r = mmap(NULL, hwp_page_size(), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->r);
@@ -186,8 +226,10 @@ FIXTURE_SETUP(types)
 		       self->down[0]);
 	wait_byte(self->up[0]);
 	ASSERT_NE(0, self->r->pfn);
-	if (variant->kind == THP && !self->r->is_thp)
-		SKIP(return, "the victim's range was not backed by a THP");
+	if (variant->kind == THP)
+		ASSERT_TRUE(self->r->is_thp) {
+			TH_LOG("the victim's range was not backed by a THP");
+		}
 }
 
 FIXTURE_TEARDOWN(types)
@@ -210,11 +252,15 @@ TEST_F(types, hard_offline)
 	long hc = hwp_corrupted_kb();
 	struct report *r = self->r;
 	bool neighbour_was_poisoned = hwp_pfn_poisoned(r->pfn + 1);
+	struct hwp_mf_stats before;
 	int status;
 
+	ASSERT_TRUE(hwp_mf_stats_read(&before));
+	ASSERT_EQ(0, hwp_mf_trace_start());
 	EXPECT_EQ(0, hwp_inject_pfn(r->pfn));
 	EXPECT_TRUE(hwp_pfn_poisoned(r->pfn));
 	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&before, r->pfn, variant->type, variant->result);
 	ASSERT_EQ(1, write(self->down[1], "g", 1));
 	ASSERT_EQ(self->pid, waitpid(self->pid, &status, 0));
 	self->pid = 0;
@@ -224,10 +270,15 @@ TEST_F(types, hard_offline)
 
 	switch (variant->kind) {
 	case FILE_CLEAN:
-		/* Dropped and re-read from disk; nobody is signalled. */
+		/*
+		 * Dropped and re-read from disk into another page; nobody
+		 * is signalled.
+		 */
 		EXPECT_EQ(0, r->early_count);
 		EXPECT_EQ(0, r->faulted);
 		EXPECT_EQ(1, r->target_intact);
+		EXPECT_NE(0, r->new_pfn);
+		EXPECT_NE(r->pfn, r->new_pfn);
 		EXPECT_EQ(0, r->fsync_errno);
 		break;
 	case FILE_DIRTY:
@@ -257,6 +308,78 @@ TEST_F(types, hard_offline)
 	EXPECT_EQ(1, r->others_ok);
 	if (variant->kind != HUGETLB)
 		EXPECT_EQ(neighbour_was_poisoned, hwp_pfn_poisoned(r->pfn + 1));
+}
+
+/*
+ * A dirty mlocked page is booked as one. Unmapping it clears PG_mlocked,
+ * which is why memory_failure() saves the page flags beforehand, to tell
+ * the page's state from them.
+ */
+TEST(mlocked_booked)
+{
+	long ps = hwp_page_size();
+	struct hwp_mf_stats before;
+	uint64_t pfn;
+	char *p;
+
+	p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mlock(p, ps));
+	hwp_fill(p, ps, 5);
+	pfn = hwp_virt_to_pfn(p);
+	ASSERT_NE(0, pfn);
+	ASSERT_TRUE(hwp_mf_stats_read(&before));
+	ASSERT_EQ(0, hwp_mf_trace_start());
+	/* Late kill, and the page is never touched again: no signal. */
+	ASSERT_EQ(0, hwp_inject_pfn(pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
+	HWP_EXPECT_MF_BOOKED(&before, pfn, "dirty mlocked LRU page",
+			     "Recovered");
+	munmap(p, ps);
+}
+
+/* A free page is simply kept off the allocator's lists. */
+TEST(free_buddy)
+{
+	long hc = hwp_corrupted_kb();
+	struct hwp_mf_stats before;
+	uint64_t pfn = hwp_free_pfn();
+
+	ASSERT_NE(0, pfn);
+	ASSERT_TRUE(hwp_mf_stats_read(&before));
+	ASSERT_EQ(0, hwp_mf_trace_start());
+	ASSERT_EQ(0, hwp_inject_pfn(pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&before, pfn, "free buddy page", "Recovered");
+}
+
+/* A free huge page is dissolved; only its poisoned page is kept back. */
+TEST(free_huge)
+{
+	long hc, nr_huge, free_huge;
+	struct hwp_mf_stats before;
+	char buf[24];
+	uint64_t pfn;
+
+	ASSERT_EQ(0, hwp_read_long(NR_HUGE, &nr_huge));
+	snprintf(buf, sizeof(buf), "%ld", nr_huge + 1);
+	ASSERT_EQ(0, hwp_write_file(NR_HUGE, buf));
+	pfn = hwp_free_huge_page_pfn();
+	ASSERT_NE(0, pfn);
+	pfn += 3;
+	free_huge = hwp_meminfo_kb("HugePages_Free");
+	hc = hwp_corrupted_kb();
+	ASSERT_TRUE(hwp_mf_stats_read(&before));
+	ASSERT_EQ(0, hwp_mf_trace_start());
+	EXPECT_EQ(0, hwp_inject_pfn(pfn));
+	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+	EXPECT_EQ(free_huge - 1, hwp_meminfo_kb("HugePages_Free"));
+	HWP_EXPECT_MF_BOOKED(&before, pfn, "free huge page", "Recovered");
+	snprintf(buf, sizeof(buf), "%ld", nr_huge);
+	hwp_write_file(NR_HUGE, buf);
 }
 
 TEST_HARNESS_MAIN

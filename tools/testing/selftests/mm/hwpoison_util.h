@@ -19,6 +19,7 @@
 #include <linux/io_uring.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -184,6 +185,23 @@ static inline long hwp_node_stat(const char *name)
 		fclose(f);
 	}
 	return sum;
+}
+
+/* The five per-node memory_failure counters, each summed over all nodes. */
+struct hwp_mf_stats {
+	long total, ignored, failed, delayed, recovered;
+};
+
+/* Snapshot them; false if any of the five cannot be read. */
+static inline bool hwp_mf_stats_read(struct hwp_mf_stats *s)
+{
+	s->total = hwp_node_stat("total");
+	s->ignored = hwp_node_stat("ignored");
+	s->failed = hwp_node_stat("failed");
+	s->delayed = hwp_node_stat("delayed");
+	s->recovered = hwp_node_stat("recovered");
+	return s->total >= 0 && s->ignored >= 0 && s->failed >= 0 &&
+	       s->delayed >= 0 && s->recovered >= 0;
 }
 
 /* One past the highest pfn of System RAM, from /proc/iomem. */
@@ -376,6 +394,103 @@ static inline int hwp_read_long(const char *path, long *val)
 	fclose(f);
 	return ok ? 0 : -EINVAL;
 }
+
+/*
+ * ras:memory_failure_event, recorded in a trace instance of our own so that
+ * nobody else's use of the top-level buffer gets in the way:
+ *   "pfn 0x1234: recovery action for <type>: <result>"
+ */
+#define HWP_TRACE_INSTANCE	"/sys/kernel/tracing/instances/hwpoison/"
+
+struct hwp_mf_event {
+	uint64_t pfn;
+	char type[64];
+	char result[16];
+};
+
+/* Enable the event in the instance and empty its buffer; 0 or -errno. */
+static inline int hwp_mf_trace_start(void)
+{
+	int fd, err;
+
+	if (mkdir(HWP_TRACE_INSTANCE, 0755) && errno != EEXIST)
+		return -errno;
+	err = hwp_write_file(HWP_TRACE_INSTANCE
+			     "events/ras/memory_failure_event/enable", "1");
+	if (err)
+		return err;
+	/* Opening "trace" for writing with O_TRUNC is what clears it. */
+	fd = open(HWP_TRACE_INSTANCE "trace", O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * The memory_failure_event records since hwp_mf_trace_start(): returns how
+ * many there are (-errno if the buffer cannot be read) and stores the last
+ * one in *@last (zeroed if there is none).
+ */
+static inline int hwp_mf_trace_read(struct hwp_mf_event *last)
+{
+	FILE *f = fopen(HWP_TRACE_INSTANCE "trace", "r");
+	struct hwp_mf_event ev;
+	unsigned long long pfn;
+	char line[512], *s;
+	int n = 0;
+
+	memset(last, 0, sizeof(*last));
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		s = strstr(line, "memory_failure_event: ");
+		if (line[0] == '#' || !s)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		if (sscanf(s, "memory_failure_event: pfn %llx: "
+			   "recovery action for %63[^:]: %15s",
+			   &pfn, ev.type, ev.result) != 3)
+			continue;
+		ev.pfn = pfn;
+		*last = ev;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * In a kselftest, after hwp_mf_stats_read(@_before) and hwp_mf_trace_start():
+ * exactly one memory failure has been handled since, that of @_pfn,
+ * traced as "@_type: @_result" and counted once, in "total" and in the
+ * per-node counter of @_result, and nowhere else. A NULL @_type is left to
+ * another case to check.
+ */
+#define HWP_EXPECT_MF_BOOKED(_before, _pfn, _type, _result)		\
+	do {								\
+		const struct hwp_mf_stats *__b = (_before);		\
+		const char *__r = (_result);				\
+		struct hwp_mf_stats __s;				\
+		struct hwp_mf_event __e;				\
+									\
+		EXPECT_EQ(1, hwp_mf_trace_read(&__e));			\
+		EXPECT_EQ((unsigned long long)(_pfn),			\
+			  (unsigned long long)__e.pfn);			\
+		if (_type)						\
+			EXPECT_STREQ(_type, __e.type);			\
+		EXPECT_STREQ(__r, __e.result);				\
+		ASSERT_TRUE(hwp_mf_stats_read(&__s));			\
+		EXPECT_EQ(__b->total + 1, __s.total);			\
+		EXPECT_EQ(__b->ignored + !strcmp(__r, "Ignored"),	\
+			  __s.ignored);					\
+		EXPECT_EQ(__b->failed + !strcmp(__r, "Failed"),		\
+			  __s.failed);					\
+		EXPECT_EQ(__b->delayed + !strcmp(__r, "Delayed"),	\
+			  __s.delayed);					\
+		EXPECT_EQ(__b->recovered + !strcmp(__r, "Recovered"),	\
+			  __s.recovered);				\
+	} while (0)
 
 /* debugfs injector: poison @pfn as memory_failure() would. */
 static inline int hwp_inject_pfn(uint64_t pfn)
