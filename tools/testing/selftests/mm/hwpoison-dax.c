@@ -110,6 +110,8 @@ static char *map_dax(int *fdp)
 
 /* What a mapping child saw; lives in a shared anonymous page. */
 struct report {
+	int index;		/* the target's page in the mapping */
+	int touch;		/* touch the target after looking */
 	uint64_t pfn;
 	uintptr_t target;
 	int ready;
@@ -120,6 +122,10 @@ struct report {
 	int lsb;
 	int target_mapped;	/* still in the page table after the report */
 	int others_ok;		/* the other pages mapped, data intact */
+	int touch_faulted;	/* the touch raised SIGBUS... */
+	int touch_code;		/* ...with this code, address and lsb */
+	uintptr_t touch_addr;
+	int touch_lsb;
 	int done;
 };
 
@@ -128,19 +134,22 @@ static struct report *new_report(void)
 	struct report *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
 				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	return r == MAP_FAILED ? NULL : r;
+	if (r == MAP_FAILED)
+		return NULL;
+	r->index = TARGET;
+	return r;
 }
 
 /*
  * Map the device, publish the target pfn, wait to be signalled (early
  * kill) or for a while (late kill), then look at the mapping without
- * touching the target.
+ * touching the target; touch it last if asked to.
  */
 static void mapper(struct report *r, bool early)
 {
 	long ps = hwp_page_size();
 	int i, fd, ok = 1;
-	char *p;
+	char *p, c;
 
 	hwp_catch_sigbus();
 	if (early)
@@ -148,8 +157,8 @@ static void mapper(struct report *r, bool early)
 	p = map_dax(&fd);
 	if (!p)
 		_exit(1);
-	r->target = (uintptr_t)(p + TARGET * ps);
-	r->pfn = hwp_virt_to_pfn(p + TARGET * ps);
+	r->target = (uintptr_t)(p + r->index * ps);
+	r->pfn = hwp_virt_to_pfn(p + r->index * ps);
 	__atomic_store_n(&r->ready, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&r->reported, __ATOMIC_SEQ_CST))
 		usleep(1000);
@@ -159,14 +168,21 @@ static void mapper(struct report *r, bool early)
 	r->code = hwp_last_sigbus.code;
 	r->addr = (uintptr_t)hwp_last_sigbus.addr;
 	r->lsb = hwp_last_sigbus.lsb;
-	r->target_mapped = !!(hwp_pagemap_entry(p + TARGET * ps) &
+	r->target_mapped = !!(hwp_pagemap_entry(p + r->index * ps) &
 			      HWP_PM_PRESENT);
 	for (i = 0; i < NPAGES; i++)
-		if (i != TARGET &&
+		if (i != r->index &&
 		    (!(hwp_pagemap_entry(p + i * ps) & HWP_PM_PRESENT) ||
 		     !hwp_check(p + i * ps, ps, i + 40)))
 			ok = 0;
 	r->others_ok = ok;
+	if (r->touch) {
+		hwp_reset_sigbus();
+		r->touch_faulted = hwp_read_faults(p + r->index * ps, &c);
+		r->touch_code = hwp_last_sigbus.code;
+		r->touch_addr = (uintptr_t)hwp_last_sigbus.addr;
+		r->touch_lsb = hwp_last_sigbus.lsb;
+	}
 	__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
 	_exit(0);
 }
@@ -261,6 +277,171 @@ TEST_F(devdax, early_kill)
 TEST_F(devdax, late_kill)
 {
 	outside_report(_metadata, false);
+}
+
+/*
+ * Two processes map the same device-dax page, @er asked for early kill,
+ * @lr did not; page @index of the device is reported from outside.
+ */
+static void report_two_mappers(struct __test_metadata *_metadata,
+			       int index, struct report *er,
+			       struct report *lr)
+{
+	pid_t early, late;
+
+	er->index = index;
+	lr->index = index;
+	early = fork();
+	ASSERT_LE(0, early);
+	if (!early)
+		mapper(er, true);
+	late = fork();
+	ASSERT_LE(0, late);
+	if (!late)
+		mapper(lr, false);
+	ASSERT_TRUE(wait_flag(&er->ready));
+	ASSERT_TRUE(wait_flag(&lr->ready));
+	ASSERT_NE(0, er->pfn);
+	ASSERT_EQ(er->pfn, lr->pfn);
+	EXPECT_EQ(0, hwp_inject_pfn(er->pfn));
+	__atomic_store_n(&er->reported, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&lr->reported, 1, __ATOMIC_SEQ_CST);
+	ASSERT_TRUE(wait_flag(&er->done));
+	ASSERT_TRUE(wait_flag(&lr->done));
+	waitpid(early, NULL, 0);
+	waitpid(late, NULL, 0);
+}
+
+/*
+ * After the report the page is mapped by no one: the early-kill mapper is
+ * collected, and 6.12 then zaps the device's mapping of that page in
+ * every process (unmap_mapping_range()), not only in those it signals.
+ * The early-kill mapper is told at once (AO, its own address, lsb 12), the
+ * other one is not; both keep the rest of the device mapped and intact.
+ */
+TEST_F(devdax, two_mappers_unmapped)
+{
+	struct report *er = new_report(), *lr = new_report();
+
+	ASSERT_NE(NULL, er);
+	ASSERT_NE(NULL, lr);
+	report_two_mappers(_metadata, 9, er, lr);
+	EXPECT_EQ(1, er->count);
+	EXPECT_EQ(BUS_MCEERR_AO, er->code);
+	EXPECT_EQ(er->target, er->addr);
+	EXPECT_EQ(12, er->lsb);
+	EXPECT_FALSE(er->target_mapped);
+	EXPECT_TRUE(er->others_ok);
+	EXPECT_EQ(0, lr->count);
+	EXPECT_FALSE(lr->target_mapped);
+	EXPECT_TRUE(lr->others_ok);
+}
+
+/*
+ * The late-kill mapper, whose mapping the report took away, touches the
+ * page: it must get SIGBUS, action required, at its address, for a 4 KiB
+ * page, as a touch of a poisoned RAM page does. (6.12's device-dax fault
+ * handler maps the poisoned pfn again without looking at PG_hwpoison: the
+ * touch reads the bad page, here silently, on hardware through a second
+ * machine check.)
+ */
+TEST_F(devdax, two_mappers_late_touch)
+{
+	struct report *er = new_report(), *lr = new_report();
+
+	ASSERT_NE(NULL, er);
+	ASSERT_NE(NULL, lr);
+	lr->touch = 1;
+	report_two_mappers(_metadata, 11, er, lr);
+	EXPECT_EQ(1, er->count);
+	EXPECT_EQ(0, lr->count);
+	EXPECT_FALSE(lr->target_mapped);
+	EXPECT_TRUE(lr->touch_faulted);
+	EXPECT_EQ(BUS_MCEERR_AR, lr->touch_code);
+	EXPECT_EQ(lr->target, lr->touch_addr);
+	EXPECT_EQ(12, lr->touch_lsb);
+}
+
+/*
+ * Report page @index of the device, mapped by a late-kill child (a
+ * device-dax page nobody ever mapped has no mapping to lock and is
+ * refused); returns what the injector returned.
+ */
+static int report_mapped(struct __test_metadata *_metadata, int index)
+{
+	struct report *r = new_report();
+	int ret;
+	pid_t pid;
+
+	if (!r)
+		return -ENOMEM;
+	r->index = index;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid)
+		mapper(r, false);
+	if (!wait_flag(&r->ready) || !r->pfn)
+		return -ENODEV;
+	ret = hwp_inject_pfn(r->pfn);
+	__atomic_store_n(&r->reported, 1, __ATOMIC_SEQ_CST);
+	wait_flag(&r->done);
+	waitpid(pid, NULL, 0);
+	return ret;
+}
+
+/* The pfn of page @index of the device. */
+static uint64_t dax_pfn(int index)
+{
+	uint64_t pfn;
+	char *p;
+	int fd;
+
+	p = map_dax(&fd);
+	if (!p)
+		return 0;
+	pfn = hwp_virt_to_pfn(p + index * hwp_page_size());
+	munmap(p, NPAGES * hwp_page_size());
+	close(fd);
+	return pfn;
+}
+
+/*
+ * 6.12 counts a poisoned device-dax page like a RAM page: the report goes
+ * through action_result(), "dax page: Recovered", which adds it to
+ * HardwareCorrupted and to the per-node counters (of the node its struct
+ * page names). No rule in the documentation says otherwise.
+ */
+TEST_F(devdax, report_counted)
+{
+	uint64_t pfn = dax_pfn(13);
+	struct hwp_mf_stats before;
+	long hc = hwp_corrupted_kb();
+
+	ASSERT_NE(0, pfn);
+	ASSERT_TRUE(hwp_mf_stats_read(&before));
+	ASSERT_EQ(0, hwp_mf_trace_start());
+	EXPECT_EQ(0, report_mapped(_metadata, 13));
+	EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&before, pfn, "dax page", "Recovered");
+}
+
+/*
+ * HardwareCorrupted counts pages poisoned now: a second report of the
+ * same device-dax page adds nothing, neither there nor to the per-node
+ * counters (which count handlings of new errors). 6.12's dev_pagemap path
+ * has no already-poisoned check: each report is handled and counted anew.
+ */
+TEST_F(devdax, report_twice_counted_once)
+{
+	long hc, total;
+
+	ASSERT_EQ(0, report_mapped(_metadata, 14));
+	hc = hwp_corrupted_kb();
+	total = hwp_node_stat("total");
+	report_mapped(_metadata, 14);
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+	EXPECT_EQ(total, hwp_node_stat("total"));
 }
 
 /* MADV_HWPOISON on one's own dax mapping: action required, at once. */
