@@ -101,7 +101,7 @@ def job_for(tests, names):
 
 # Debug kernels (KASAN, kmemleak, DEBUG_VM) run several times slower.
 FLAVOUR_SLOWDOWN = {'test': 1, 'debug': 4}
-FLAVOUR_CMDLINE = {'test': '', 'debug': 'page_owner=on'}
+FLAVOUR_CMDLINE = {'test': '', 'debug': ''}
 
 
 def run_test(image, kernel, t, bindir, rundir, echo=False, flavour='test'):
