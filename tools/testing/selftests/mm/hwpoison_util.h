@@ -288,22 +288,29 @@ static inline uint64_t hwp_free_pfn(void)
 	return hwp_free_pfns(&pfn, 1) == 1 ? pfn : 0;
 }
 
+static inline int hwp_drain_pcp(uint64_t pfn);
+
 /*
  * Fault in @percent of free memory and look for @pfn among the pages
  * through pagemap. Returns how many pages were checked (-1 if the memory
- * could not be mapped) and sets *@seen.
+ * could not be mapped) and sets *@seen. The per-cpu free lists of @pfn's
+ * zone are drained first: a page parked on another CPU's list, or on a
+ * high-order list, is out of reach of this process's order-0 faults.
  */
 static inline long hwp_allocate_and_look_for(uint64_t pfn, int percent,
 					     bool *seen)
 {
 	long ps = hwp_page_size();
-	long pages = hwp_meminfo_kb("MemFree") / (ps / 1024) * percent / 100;
+	long pages;
 	uint64_t *ents;
 	long i, n;
 	char *p;
 	int fd;
 
 	*seen = false;
+	if (hwp_drain_pcp(pfn))
+		return -1;
+	pages = hwp_meminfo_kb("MemFree") / (ps / 1024) * percent / 100;
 	p = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
@@ -520,6 +527,73 @@ static inline int hwp_sysfs_offline(const char *which, uint64_t pfn)
 	return hwp_write_file(path, buf);
 }
 
+/*
+ * The [@start, @end) pfn span of the zone that holds @pfn, from
+ * /proc/zoneinfo; false if no populated zone spans it.
+ */
+static inline bool hwp_zone_span(uint64_t pfn, uint64_t *start,
+				 uint64_t *end)
+{
+	unsigned long long spanned = 0, first;
+	bool found = false;
+	char line[256];
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " spanned %llu", &spanned) == 1)
+			continue;
+		if (sscanf(line, " start_pfn: %llu", &first) == 1 &&
+		    pfn >= first && pfn < first + spanned) {
+			*start = first;
+			*end = first + spanned;
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Empty the per-cpu free lists (pcp) of the zone that holds @pfn, on every
+ * CPU, into the buddy allocator. No sysctl does that in 6.12: drop_caches
+ * and compact_memory never drain pcp lists, percpu_pagelist_high_fraction
+ * only changes their limits. Memory failure does: get_hwpoison_page()
+ * (zone_pcp_disable()) drains the zone's lists on all CPUs. So soft
+ * offline a free page of that zone elsewhere than @pfn's 2 MiB block,
+ * which moves no memory_failure counter, and unpoison it again. 0 or
+ * -errno.
+ */
+static inline int hwp_drain_pcp(uint64_t pfn)
+{
+	uint64_t start, end, chunk[512];
+	int fd, i, err = -EBUSY;
+	bool done = false;
+	int64_t blk;
+
+	if (!hwp_zone_span(pfn, &start, &end))
+		return -ENOENT;
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	for (blk = (int64_t)(end / 512) * 512 - 512;
+	     blk >= (int64_t)start && !done; blk -= 512) {
+		if (blk / 512 == (int64_t)(pfn / 512) ||
+		    pread(fd, chunk, sizeof(chunk), blk * sizeof(uint64_t)) !=
+		    sizeof(chunk))
+			continue;
+		for (i = 511; i >= 0 && !done; i--) {
+			if (chunk[i] != BIT_ULL(HWP_KPF_BUDDY) ||
+			    hwp_sysfs_offline("soft", blk + i))
+				continue;
+			err = hwp_unpoison_pfn(blk + i);
+			done = true;
+		}
+	}
+	close(fd);
+	return err;
+}
+
 /* /proc/kpagecount of @pfn, or -1 when it cannot be read. */
 static inline int64_t hwp_kpagecount(uint64_t pfn)
 {
@@ -534,6 +608,83 @@ static inline int64_t hwp_kpagecount(uint64_t pfn)
 	close(fd);
 	return count;
 }
+
+/* How many of the @n pfns from @pfn on have every flag in @flags. */
+static inline int hwp_count_flags(uint64_t pfn, int n, uint64_t flags)
+{
+	uint64_t chunk[512];
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	int i, got = 0, len;
+
+	if (fd < 0)
+		return -1;
+	for (; n > 0; n -= len, pfn += len) {
+		len = n < 512 ? n : 512;
+		if (pread(fd, chunk, len * sizeof(uint64_t),
+			  pfn * sizeof(uint64_t)) !=
+		    len * (ssize_t)sizeof(uint64_t)) {
+			got = -1;
+			break;
+		}
+		for (i = 0; i < len; i++)
+			if ((chunk[i] & flags) == flags)
+				got++;
+	}
+	close(fd);
+	return got;
+}
+
+/*
+ * MemFree in kB with the pcp lists of @pfn's zone emptied first and every
+ * CPU's pending vmstat deltas folded in (vm.stat_refresh), read until two
+ * readings in a row agree: the first ones also pay for this process's own
+ * first touches of stack and heap, whose faults refill a pcp list by a
+ * whole batch. Two settled readings differ only by what really left or
+ * joined the free lists in between. -1 if it does not settle.
+ */
+static inline long hwp_memfree_settled_kb(uint64_t pfn)
+{
+	long prev = -1, cur;
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		if (hwp_drain_pcp(pfn) ||
+		    hwp_write_file("/proc/sys/vm/stat_refresh", "1"))
+			return -1;
+		cur = hwp_meminfo_kb("MemFree");
+		if (cur == prev)
+			return cur;
+		prev = cur;
+	}
+	return -1;
+}
+
+/*
+ * In a kselftest: poisoned @pfn is withheld from use, checked where the
+ * page is. With its zone's pcp lists drained (a free page parked there is
+ * in no buddy list yet), it is in no free list (KPF_BUDDY is set on every
+ * page of a free buddy block, head or not), it carries no flag but
+ * PG_hwpoison (a slab, page table, LRU or compound user would leave its
+ * own), and no page table maps it. /proc/kpagecount is the page's mapcount
+ * in 6.12 (folio_precise_page_mapcount()), not its reference count: it
+ * reads 0 for the reference memory failure keeps on a page it took off
+ * the free lists, as for a free page; the reference itself is not exported.
+ */
+#define HWP_EXPECT_WITHHELD(pfn)					\
+	do {								\
+		uint64_t __wpfn = (pfn), __wflags;			\
+									\
+		EXPECT_EQ(0, hwp_drain_pcp(__wpfn));			\
+		__wflags = hwp_kpageflags(__wpfn);			\
+		EXPECT_EQ(BIT_ULL(HWP_KPF_HWPOISON), __wflags) {	\
+			TH_LOG("pfn %#llx: kpageflags %#llx%s",		\
+			       (unsigned long long)__wpfn,		\
+			       (unsigned long long)__wflags,		\
+			       __wflags & BIT_ULL(HWP_KPF_BUDDY) ?	\
+			       " (back in the buddy allocator)" : "");	\
+		}							\
+		EXPECT_EQ(0, hwp_kpagecount(__wpfn));			\
+	} while (0)
 
 /*
  * A real machine check from the host: harness/host/mce.py answers
