@@ -12,7 +12,7 @@ TIMEOUT ?= 600
 T ?=
 
 .PHONY: bootstrap help demo check compare bench vm series build setup clean \
-	distclean fresh-check
+	distclean fresh-check soak
 
 # Free-form arguments reach the harness through the environment, unexpanded:
 # `make vm CMD='echo $$HOME'` runs exactly what was typed.
@@ -29,6 +29,7 @@ help:
 	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script GUEST=busybox|debian INTERACTIVE=1'
 	@echo 'make series    export our change as a patch series (build/series/)'
 	@echo 'make fresh-check  make check on a minimal Debian 12 root built for it'
+	@echo 'make soak KERNEL=ours|upstream MINUTES=30 SEED=1  all page types under offline, unpoison, fuzzing'
 	@echo 'T="a b"        limits check/compare to those test binaries'
 	@echo 'FLAVOUR=debug  check/compare on KASAN + kmemleak + DEBUG_VM kernels'
 
@@ -70,6 +71,12 @@ vm: bootstrap
 # harness installs everything else it needs.
 fresh-check: bootstrap
 	@python3 $(HWP) fresh-check $(if $(V),-v)
+
+# Every page type under a seeded stream of hard and soft offline, unpoison
+# and fuzzed inputs, with compaction, khugepaged, ksmd and swap running.
+soak: bootstrap
+	@python3 $(HWP) soak --kernel '$(KERNEL)' \
+		$(if $(MINUTES),--minutes '$(MINUTES)') $(if $(SEED),--seed '$(SEED)')
 
 series: bootstrap
 	@python3 $(HWP) series

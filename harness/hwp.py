@@ -36,13 +36,14 @@ from hwplib.guest import GUESTS  # noqa: E402
 from hwplib.packages import base_dir  # noqa: E402
 from hwplib.paths import BUILD  # noqa: E402
 from hwplib.series import cmd_series  # noqa: E402
+from hwplib.soak import cmd_soak  # noqa: E402
 from hwplib.util import HwpError  # noqa: E402
 
 # main() looks cmd_<sub-command> up in globals(): these imports are what it
 # finds there.
 FLAVOURS = ('test', 'bench', 'debug')
 COMMANDS = (cmd_bench, cmd_build, cmd_check, cmd_compare, cmd_demo,
-            cmd_fresh_check, cmd_series, cmd_tree, cmd_vm)
+            cmd_fresh_check, cmd_series, cmd_soak, cmd_tree, cmd_vm)
 
 
 def main():
@@ -81,6 +82,11 @@ def main():
                        'root built for it')
     p.add_argument('-v', '--verbose', action='store_true',
                    help='echo everything make check prints')
+    p = sub.add_parser('soak', help='hard and soft offline, unpoison and '
+                       'fuzzing against every page type under load')
+    p.add_argument('--kernel', default='ours')
+    p.add_argument('--minutes', type=float, default=30)
+    p.add_argument('--seed', type=int, default=1)
     sub.add_parser('demo', help='the live demonstration')
     sub.add_parser('series', help='export the patch series')
     args = ap.parse_args()
