@@ -11,7 +11,7 @@ import re
 from .guest import make_initramfs, qemu_boot
 from .kbuild import build_kernel, kernel_image
 from .paths import BUILD, HARNESS, KERNELS, ROOT
-from .results import find_splats, known_bug
+from .results import SPLAT_RE, console_lines, find_splats, known_bug
 from .util import HwpError, log, run
 
 SELFTESTS = os.path.join(ROOT, 'tools', 'testing', 'selftests', 'mm')
@@ -96,9 +96,30 @@ def summary(figures):
     return lines
 
 
+def splat_kinds(console):
+    """Name each splat by the task and the function it hit, from the
+    "Comm:" and "RIP:" lines that follow it: {"splat.<comm>.<function>":
+    splat lines}, "splat.unknown" when the report has neither."""
+    lines = console_lines(console)
+    kinds = {}
+    for i, l in enumerate(lines):
+        if not SPLAT_RE.search(l):
+            continue
+        comm = func = None
+        for m in lines[max(0, i - 30):i + 30]:
+            c = re.search(r'\bComm: (\S+)', m)
+            r = re.search(r'\bRIP: \w+:([\w.]+)\+', m)
+            comm = comm or (c and c.group(1))
+            func = func or (r and r.group(1))
+        kind = 'splat.%s.%s' % (comm, func) if comm and func \
+            else 'splat.unknown'
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 def classify_violations(kernel, figures):
-    """Split the violation kinds the guest counted ("violations.<kind>")
-    into known upstream bugs (harness/upstream-bugs, case "soak/<kind>":
+    """Split the violation kinds the guest counted ("violations.<kind>",
+    and the splat kinds added to them) into known upstream bugs (harness/upstream-bugs, case "soak/<kind>":
     open ones on both kernels, fixed ones on upstream only) and the rest:
     [(kind, count, reason)] twice."""
     known, unknown = [], []
@@ -134,7 +155,9 @@ def cmd_soak(args):
                   host=os.path.join(HARNESS, 'host', 'mce.py'))
     figures, violations, verdict = parse_soak(r['tests'])
     splats = find_splats(r['console'])
-    m = re.search(r'HWP-JOB-EXIT (\d+)', r['console'])
+    for kind, n in splat_kinds(r['console']).items():
+        figures['violations.' + kind] = str(n)
+    m = re.search(r'HWP-JOB-EXIT \d+', r['console'])
     known, unknown = classify_violations(kernel, figures)
     why = []
     if r['timed_out']:
@@ -143,17 +166,19 @@ def cmd_soak(args):
         why.append('the soak never finished')
     elif figures.get('machine.answers') != '1':
         why.append('the machine stopped answering')
-    elif verdict != 'PASS' and (unknown or not known):
+    elif verdict != 'PASS' and (not known or any(
+            not k.startswith('splat.') for k, _, _ in unknown)):
         why.append('soak: ' + verdict)
     for kind, n, _ in unknown:
-        why.append('%s violation(s) of %s' % (n, kind))
-    if splats:
+        if not kind.startswith('splat.'):
+            why.append('%s violation(s) of %s' % (n, kind))
+    if any(k.startswith('splat.') for k, _, _ in unknown):
         why.append('%d splat line(s) on the console, first: %s' %
                    (len(splats), splats[0][1]))
     if r['host_rc']:
         why.append('host script exit %s' % r['host_rc'])
-    if not m or int(m.group(1)):
-        why.append('guest job exit %s' % (m.group(1) if m else 'missing'))
+    if not m:
+        why.append('the guest did not finish its job')
     result = 'PASS' if not why else 'FAIL: ' + '; '.join(why)
     if known:
         result += ' (known upstream bugs: %s)' % ', '.join(
