@@ -87,5 +87,9 @@ build: bootstrap
 clean:
 	rm -rf build/runs build/tests build/series
 
+# Refuses while a stopped fresh-check left /dev or a cache bound under build/.
 distclean:
-	rm -rf build
+	@! grep -qF ' $(CURDIR)/build/' /proc/self/mounts || { \
+		echo 'something is still mounted under build/: umount it first'; \
+		exit 1; }
+	rm -rf --one-file-system build

@@ -179,6 +179,14 @@ class SkipTests(unittest.TestCase):
                              ['fail', 'skip', 'fail', 'pass'])
             self.assertIn('unexpected SKIP',
                           hwp.classify('ours', res)[2][2])
+            # A skipped case listed as an upstream bug still fails.
+            kb = hwp.known_bugs
+            hwp.known_bugs = lambda: [('t/other', 'open', 'why')]
+            try:
+                self.assertEqual(hwp.classify('upstream', res)[2][1], 'fail')
+                self.assertEqual(hwp.classify('ours', res)[2][1], 'fail')
+            finally:
+                hwp.known_bugs = kb
         finally:
             hwp.allowed_skips = orig
 

@@ -84,7 +84,9 @@ def dpkg_owners(progs):
     paths = {}
     for prog in progs:
         path = shutil.which(prog)
-        if not path:
+        # An alternatives link (awk) may resolve to any provider.
+        if not path or os.path.islink(path) and \
+                os.readlink(path).startswith('/etc/alternatives/'):
             continue
         for d in ('/bin', '/sbin', '/usr/bin', '/usr/sbin'):
             paths[os.path.join(d, prog)] = prog

@@ -10,6 +10,7 @@ the harness' own package list.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -28,10 +29,16 @@ deb {sec} {s}-security main
 """
 
 
+def _unescape(field):
+    """/proc/self/mounts writes space, tab, newline and backslash as \\ooo."""
+    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)),
+                  field)
+
+
 def _mounts_under(path):
     path = os.path.realpath(path)
     with open('/proc/self/mounts') as f:
-        mnts = [l.split()[1] for l in f]
+        mnts = [_unescape(l.split()[1]) for l in f]
     return [m for m in mnts if m == path or m.startswith(path + '/')]
 
 
@@ -104,8 +111,8 @@ def cmd_fresh_check(args):
         ccache = os.path.abspath(os.path.expanduser(ccache))
         os.makedirs(ccache, exist_ok=True)
         log('sharing the compiler cache %s with the fresh root' % ccache)
-    _bind(root, ccache)
     try:
+        _bind(root, ccache)
         log('make check in the fresh root (clone of %s); log in %s' %
             (rev, os.path.relpath(logfile, ROOT)))
         t1 = time.time()

@@ -168,7 +168,7 @@ def run_suite(kernel, names=None, echo=False, flavour='test'):
         tests = [t for t in tests if t['name'] in names]
     rundir = os.path.join(BUILD, 'runs', 'latest' if flavour == 'test'
                           else 'latest-' + flavour)
-    snap = os.path.join(rundir, kernel, '.snapshot')
+    snap = os.path.join(rundir, kernel, '.snapshot-%d' % os.getpid())
     # Built under the build lock, then copied: another command may rebuild
     # the kernel or a test binary while this one's guests boot.
     with build_lock(BUILD):
@@ -180,6 +180,13 @@ def run_suite(kernel, names=None, echo=False, flavour='test'):
             shutil.copy2(os.path.join(bindir, b), snap)
         image = shutil.copy2(kernel_image(kernel, flavour),
                              os.path.join(snap, 'bzImage'))
+    try:
+        return _run_tests(image, kernel, tests, snap, rundir, echo, flavour)
+    finally:
+        shutil.rmtree(snap, ignore_errors=True)
+
+
+def _run_tests(image, kernel, tests, snap, rundir, echo, flavour):
     allres = []
     for t in tests:
         res, elapsed = run_test(image, kernel, t, snap, rundir, echo=echo,
