@@ -214,10 +214,8 @@ FIXTURE_SETUP(devdax)
 {
 	char why[128];
 
-	if (!hwp_have_debugfs_injector())
-		SKIP(return, "debugfs hwpoison injector not available");
-	if (dax_setup(why, sizeof(why)))
-		SKIP(return, "%s", why);
+	ASSERT_TRUE(hwp_have_debugfs_injector());
+	ASSERT_EQ(0, dax_setup(why, sizeof(why))) TH_LOG("%s", why);
 }
 
 FIXTURE_TEARDOWN(devdax)
@@ -439,7 +437,7 @@ TEST_F(devdax, report_twice_counted_once)
 	ASSERT_EQ(0, report_mapped(_metadata, 14));
 	hc = hwp_corrupted_kb();
 	total = hwp_node_stat("total");
-	report_mapped(_metadata, 14);
+	EXPECT_EQ(-EHWPOISON, report_mapped(_metadata, 14));
 	EXPECT_EQ(hc, hwp_corrupted_kb());
 	EXPECT_EQ(total, hwp_node_stat("total"));
 }

@@ -46,8 +46,7 @@ static int offline(const char *entry, uint64_t pfn)
 
 FIXTURE_SETUP(freepage)
 {
-	if (!hwp_have_debugfs_injector())
-		SKIP(return, "debugfs hwpoison injector not available");
+	ASSERT_TRUE(hwp_have_debugfs_injector());
 	self->pfn = hwp_free_pfn();
 	ASSERT_NE(0, self->pfn);
 	ASSERT_FALSE(hwp_pfn_poisoned(self->pfn));
@@ -165,8 +164,7 @@ TEST(unpoison_no_leak)
 	long kb = hwp_page_size() / 1024, hc;
 	uint64_t *pfns, flags;
 
-	if (!hwp_have_debugfs_injector())
-		SKIP(return, "debugfs hwpoison injector not available");
+	ASSERT_TRUE(hwp_have_debugfs_injector());
 	pfns = calloc(n, sizeof(*pfns));
 	ASSERT_EQ(n, hwp_free_pfns(pfns, n));
 	hc = hwp_corrupted_kb();
@@ -213,8 +211,7 @@ TEST(invalid_pfns)
 	long hc = hwp_corrupted_kb();
 	unsigned int i;
 
-	if (!hwp_have_debugfs_injector())
-		SKIP(return, "debugfs hwpoison injector not available");
+	ASSERT_TRUE(hwp_have_debugfs_injector());
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-ENXIO, hwp_inject_pfn(bad[i]));
 		EXPECT_EQ(-ENXIO, hwp_sysfs_offline("hard", bad[i]));

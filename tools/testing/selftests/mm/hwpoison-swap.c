@@ -13,7 +13,7 @@
 
 HWP_SIGBUS_STATE;
 
-#define KPF_SWAPCACHE	14
+#define KPF_SWAPCACHE	13
 #define NPAGES		64
 
 #ifndef MADV_PAGEOUT
