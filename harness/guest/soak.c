@@ -59,6 +59,16 @@ static const int op_weight[] = {
 	[OP_SOFT_RANGE] = 6, [OP_UNPOISON] = 14,
 };
 
+/*
+ * How often each worker is the victim. A hugetlb loss costs a whole huge
+ * page, which poisoned pfns scattered over memory make ever harder to
+ * replace: a quarter of the others' share.
+ */
+static const int worker_weight[NR_SOAK_TYPES] = {
+	[T_ANON] = 4, [T_THP] = 4, [T_SHMEM] = 4, [T_FILE_CLEAN] = 4,
+	[T_FILE_DIRTY] = 4, [T_HUGETLB] = 1, [T_KSM] = 4, [T_SWAP] = 4,
+};
+
 static struct soak_rng stream;
 static int pm_fds[NR_SOAK_TYPES];
 static pid_t bg_pid;
@@ -69,7 +79,7 @@ static int nofflined;
 static int violations_printed;
 
 const char * const soak_vkind_name[NR_SOAK_VKINDS] = {
-	"errno", "sigbus", "data", "eio", "counter", "buddy", "mapped",
+	"errno", "sigbus", "sigbus.clean_file_kept", "data", "eio", "counter", "buddy", "mapped",
 	"mapped.ksm_remerge", "alive", "worker", "mce",
 };
 
@@ -298,9 +308,16 @@ static void op_unpoison(void)
  */
 static void stream_op(void)
 {
-	uint64_t r = soak_below(&stream, 90);
-	int op, w = soak_below(&stream, NR_SOAK_TYPES), i, sub;
-	struct soak_worker *wk = &soak->w[w];
+	uint64_t r = soak_below(&stream, 90), rw = soak_below(&stream, 29);
+	int op, w, i, sub;
+	struct soak_worker *wk;
+
+	for (w = 0; w < NR_SOAK_TYPES - 1; w++) {
+		if (rw < (uint64_t)worker_weight[w])
+			break;
+		rw -= worker_weight[w];
+	}
+	wk = &soak->w[w];
 
 	i = soak_below(&stream, wk->nunits);
 	sub = wk->type == T_HUGETLB ? soak_below(&stream, SOAK_HPAGE_PAGES) : 0;

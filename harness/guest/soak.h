@@ -73,6 +73,7 @@ enum soak_op {
 enum soak_vkind {
 	V_ERRNO,		/* an errno an interface does not document */
 	V_SIGBUS,		/* a signal nobody had reason to get */
+	V_CLEAN_KEPT,		/* a clean file page kept poisoned in cache */
 	V_DATA,			/* data lost where nothing was offlined */
 	V_EIO,			/* fsync EIO with no page offlined */
 	V_COUNTER,		/* HardwareCorrupted against kpageflags */

@@ -28,6 +28,7 @@ static int data_fd = -1;
 static int pm_fd = -1;
 static uint32_t gen[SOAK_MAX_UNITS];
 static bool absent[SOAK_MAX_UNITS];
+static bool dead[SOAK_MAX_UNITS];	/* unreadable for good */
 static uint64_t eio_window;	/* dirty file losses since the last fsync */
 
 /* SIGBUS: an armed access jumps back out; others are queued. */
@@ -254,6 +255,19 @@ static void judge_fault(int code, void *addr, int lsb)
 		   me->type != T_FILE_CLEAN;
 	if (expected) {
 		me->sig_expected++;
+	} else if (me->type == T_FILE_CLEAN && !hp) {
+		/*
+		 * No hwpoison pte: the fault came from a poisoned page that
+		 * memory failure left in the page cache. Every read of that
+		 * offset fails from now on; the unit is given up.
+		 */
+		me->sig_unexpected++;
+		dead[i] = true;
+		soak_violation(V_CLEAN_KEPT, "file_clean: SIGBUS at unit %d "
+			       "(mark %#llx): a poisoned page stays in the page "
+			       "cache of a clean file", i,
+			       (unsigned long long)mark);
+		return;
 	} else {
 		me->sig_unexpected++;
 		soak_violation(V_SIGBUS, "%s: unexpected SIGBUS code %d lsb %d at unit %d "
@@ -342,7 +356,7 @@ static int own_madvise(int advice, int *sig)
 	}
 	if (i + me->req_len > me->nunits)
 		len = me->unit * (me->nunits - i);
-	if (absent[i])
+	if (absent[i] || dead[i])
 		return -1;
 	if (sigsetjmp(fault_jmp, 0)) {
 		*sig = 1;
@@ -508,6 +522,8 @@ static void pass(bool final)
 	for (i = 0; i < me->nunits; i++) {
 		if (!(i & 15) || me->type == T_HUGETLB)
 			serve();
+		if (dead[i])
+			continue;
 		if (absent[i]) {
 			if (final || !map_huge(i) || !fill_unit(i))
 				continue;
@@ -694,7 +710,7 @@ int soak_worker_setup_system(void)
 		{ "/sys/kernel/mm/ksm/pages_to_scan", "1000" },
 		{ "/sys/kernel/mm/ksm/run", "1" },
 		{ "/proc/sys/vm/memory_failure_early_kill", "0" },
-		{ "/proc/sys/vm/nr_hugepages", "12" },
+		{ "/proc/sys/vm/nr_hugepages", "20" },
 	};
 	unsigned int i;
 	int err;
