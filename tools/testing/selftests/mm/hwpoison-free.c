@@ -100,7 +100,7 @@ TEST_F(freepage, withheld)
  * free memory is faulted in (the sweep drains the pcp lists first), and it
  * is still withheld, where it was, once the sweep has given it all back.
  */
-TEST_F_TIMEOUT(freepage, never_reused, 180)
+TEST_F_TIMEOUT(freepage, never_reused, 600)
 {
 	bool seen;
 	long n;
