@@ -62,29 +62,6 @@ FIXTURE(swap)
 {
 };
 
-/*
- * Wait up to @ms for all @npages pages at @p, swapped out, to be read back
- * into the swap cache: mincore() reports a swapped-out anonymous page as
- * resident once its swap cache page is up to date.
- */
-static bool wait_swapcache(char *p, int npages, int ms)
-{
-	unsigned char vec[NPAGES];
-	int i, in;
-
-	for (;; ms -= 20) {
-		if (mincore(p, npages * hwp_page_size(), vec))
-			return false;
-		for (i = 0, in = 0; i < npages; i++)
-			in += vec[i] & 1;
-		if (in == npages)
-			return true;
-		if (ms <= 0)
-			return false;
-		usleep(20000);
-	}
-}
-
 FIXTURE_SETUP(swap)
 {
 	ASSERT_TRUE(hwp_have_debugfs_injector()) {
@@ -128,7 +105,7 @@ TEST_F_TIMEOUT(swap, clean_swapcache, 120)
 	/* Read them back into the swap cache without mapping them. */
 	nbefore = unmapped_swapcache_pfns(before, 1024);
 	ASSERT_EQ(0, madvise(p, NPAGES * ps, MADV_WILLNEED));
-	ASSERT_TRUE(wait_swapcache(p, NPAGES, 5000));
+	ASSERT_TRUE(hwp_wait_resident(p, NPAGES, 5000));
 	nafter = unmapped_swapcache_pfns(after, 1024);
 	for (j = 0; j < nafter && !pfn; j++)
 		if (!in(after[j], before, nbefore))
@@ -180,7 +157,7 @@ TEST_F_TIMEOUT(swap, dirty_swapcache, 120)
 	 * Touch them only once they are in the swap cache: a fault on a
 	 * page still out on zram would read it past the swap cache.
 	 */
-	ASSERT_TRUE(wait_swapcache(p, NPAGES, 5000));
+	ASSERT_TRUE(hwp_wait_resident(p, NPAGES, 5000));
 	for (i = 0; i < NPAGES; i++) {
 		ASSERT_FALSE(hwp_read_faults(p + i * ps, &c));
 		hwp_fill(p + i * ps, ps, i + 100);
