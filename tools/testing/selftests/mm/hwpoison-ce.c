@@ -274,8 +274,9 @@ TEST_F_TIMEOUT(ce, soft_offline_disabled, 120)
 	EXPECT_EQ(0, st.count);
 	EXPECT_TRUE(kmsg_wait(self->kmsg, msg, 1000));
 	/* Printed once per boot; this is the only refusal in this boot. */
-	ASSERT_TRUE(kmsg_wait(self->kmsg, "Soft offline: disabled by "
-			      "/proc/sys/vm/enable_soft_offline", 10000));
+	ASSERT_TRUE(kmsg_wait(self->kmsg,
+			      "Soft offline: disabled by /proc/sys/vm/enable_soft_offline",
+			      10000));
 
 	EXPECT_EQ(self->pfn, hwp_virt_to_pfn(self->target));
 	EXPECT_FALSE(hwp_pfn_poisoned(self->pfn));

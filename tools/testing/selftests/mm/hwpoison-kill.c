@@ -457,7 +457,8 @@ static void env_setup(struct __test_metadata *_metadata, struct env *e)
 		TH_LOG("no debugfs hwpoison injector (" HWP_DEBUGFS ")");
 	}
 	e->fd = -1;
-	e->v[0].pid = e->v[1].pid = 0;
+	e->v[0].pid = 0;
+	e->v[1].pid = 0;
 	ASSERT_EQ(0, hwp_read_long(EARLY_KILL, &e->early_kill));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, hwp_read_long(ksm_knobs[i], &e->ksm[i]));
@@ -740,8 +741,9 @@ TEST_F(shared, early_and_late)
 	struct report *a = &self->e.r[0], *b = &self->e.r[1];
 	struct victim *va = &self->e.v[0], *vb = &self->e.v[1];
 
-	early.seed = late.seed = variant->kind == SHARED_FD && variant->dirty ?
-				 DIRTY_SEED : SEED + 1;
+	early.seed = variant->kind == SHARED_FD && variant->dirty ?
+		     DIRTY_SEED : SEED + 1;
+	late.seed = early.seed;
 	ASSERT_EQ(0, set_early_kill(0));
 	if (variant->kind == ANON) {
 		ASSERT_LT(0, spawn_cow_pair(va, &early, a, vb, &late, b));

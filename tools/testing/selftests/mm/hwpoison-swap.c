@@ -72,8 +72,7 @@ FIXTURE_SETUP(swap)
 					    "256M")) {
 			TH_LOG("cannot size /dev/zram0");
 		}
-		ASSERT_EQ(0, system("mkswap /dev/zram0 >/dev/null 2>&1 && "
-				    "swapon /dev/zram0")) {
+		ASSERT_EQ(0, system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0")) {
 			TH_LOG("cannot swap on /dev/zram0");
 		}
 	}

@@ -165,33 +165,40 @@ FIXTURE_VARIANT_ADD(types, thp)
 {
 	.kind = THP, .type = "dirty LRU page", .result = "Recovered",
 };
+
 FIXTURE_VARIANT_ADD(types, shmem)
 {
 	.kind = SHMEM, .type = "dirty LRU page", .result = "Recovered",
 };
+
 FIXTURE_VARIANT_ADD(types, shmem_early)
 {
 	.kind = SHMEM, .early = true,
 	.type = "dirty LRU page", .result = "Recovered",
 };
+
 FIXTURE_VARIANT_ADD(types, file_clean)
 {
 	.kind = FILE_CLEAN, .type = "clean LRU page", .result = "Recovered",
 };
+
 FIXTURE_VARIANT_ADD(types, file_clean_early)
 {
 	.kind = FILE_CLEAN, .early = true,
 	.type = "clean LRU page", .result = "Recovered",
 };
+
 FIXTURE_VARIANT_ADD(types, file_dirty)
 {
 	.kind = FILE_DIRTY, .type = "dirty LRU page", .result = "Recovered",
 };
+
 /* Its type is left to mlocked_booked below, see there. */
 FIXTURE_VARIANT_ADD(types, mlocked)
 {
 	.kind = MLOCKED, .result = "Recovered",
 };
+
 FIXTURE_VARIANT_ADD(types, hugetlb)
 {
 	.kind = HUGETLB, .type = "huge page", .result = "Recovered",

@@ -455,8 +455,8 @@ static inline int hwp_mf_trace_read(struct hwp_mf_event *last)
 		if (line[0] == '#' || !s)
 			continue;
 		memset(&ev, 0, sizeof(ev));
-		if (sscanf(s, "memory_failure_event: pfn %llx: "
-			   "recovery action for %63[^:]: %15s",
+		if (sscanf(s,
+			   "memory_failure_event: pfn %llx: recovery action for %63[^:]: %15s",
 			   &pfn, ev.type, ev.result) != 3)
 			continue;
 		ev.pfn = pfn;
