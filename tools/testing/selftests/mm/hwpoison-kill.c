@@ -232,7 +232,7 @@ victim_run(struct victim *v, const char *target, pid_t child)
 static char *victim_memory(const struct spec *s, int fd)
 {
 	long ps = hwp_page_size();
-	char *p, *raw;
+	char *p;
 	int i;
 
 	switch (s->kind) {
@@ -249,12 +249,9 @@ static char *victim_memory(const struct spec *s, int fd)
 		return p + ps;
 	case THP:
 	case THP_PINNED:
-		raw = mmap(NULL, 2 * HPAGE_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (raw == MAP_FAILED)
+		p = hwp_map_aligned(HPAGE_SIZE);
+		if (!p)
 			return NULL;
-		p = (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) &
-			     ~(HPAGE_SIZE - 1));
 		if (madvise(p, HPAGE_SIZE, MADV_HUGEPAGE))
 			return NULL;
 		for (i = 0; i < (int)(HPAGE_SIZE / ps); i++)

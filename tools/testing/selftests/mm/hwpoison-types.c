@@ -47,18 +47,15 @@ static char *map_kind(enum kind k, size_t *len, int *fdp)
 {
 	long ps = hwp_page_size();
 	int fd = -1;
-	char *p, *raw;
+	char *p;
 
 	*len = 16 * ps;
 	switch (k) {
 	case THP:
 		*len = HPAGE_SIZE;
-		raw = mmap(NULL, 2 * HPAGE_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (raw == MAP_FAILED)
+		p = hwp_map_aligned(HPAGE_SIZE);
+		if (!p)
 			return NULL;
-		p = (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) &
-			     ~(HPAGE_SIZE - 1));
 		madvise(p, HPAGE_SIZE, MADV_HUGEPAGE);
 		return p;
 	case SHMEM:

@@ -825,6 +825,20 @@ static inline bool hwp_check(const void *p, size_t len, unsigned int seed)
 }
 
 /*
+ * A private anonymous range of @size bytes aligned to @size (a huge page),
+ * carved out of a mapping twice as large; NULL if mmap() failed.
+ */
+static inline char *hwp_map_aligned(size_t size)
+{
+	char *raw = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	return (char *)(((uintptr_t)raw + size - 1) & ~(size - 1));
+}
+
+/*
  * @npages private anonymous pages, page i filled with seed i + @seed;
  * their pfns in @pfns unless it is NULL. NULL if mmap() failed.
  */
