@@ -165,8 +165,8 @@ TEST(pinned_longterm_anon)
 
 /*
  * An ext2 file system on a loop device backed by a file on /mnt/disk.
- * loopfs_freeze() holds the writeback of every page of it written back
- * after the freeze, until loopfs_thaw().
+ * loopfs_set_frozen() holds the writeback of every page of it written
+ * back after the freeze, until it thaws the file system.
  */
 FIXTURE(loopfs)
 {
@@ -231,39 +231,42 @@ FIXTURE_TEARDOWN(loopfs)
 	unlink(LOOP_IMG);
 }
 
-static int loopfs_freeze(FIXTURE_DATA(loopfs) *self)
+/* Freeze (@freeze) or thaw the loop file system; @frozen follows it. */
+static int loopfs_set_frozen(int disk_fd, bool *frozen, bool freeze)
 {
-	if (ioctl(self->disk_fd, FIFREEZE, 0))
+	if (ioctl(disk_fd, freeze ? FIFREEZE : FITHAW, 0))
 		return -errno;
-	self->frozen = true;
+	*frozen = freeze;
 	return 0;
 }
 
-static int loopfs_thaw(FIXTURE_DATA(loopfs) *self)
-{
-	if (ioctl(self->disk_fd, FITHAW, 0))
-		return -errno;
-	self->frozen = false;
-	return 0;
-}
-
-/* Four pages of file data (page i holds pattern i + @seed), on disk. */
-static int loopfs_file(FIXTURE_DATA(loopfs) *self, unsigned int seed)
+/*
+ * Four pages of file data (page i holds pattern i + @seed), on disk.
+ * Return: the open file, or -1.
+ */
+static int loopfs_file(unsigned int seed)
 {
 	long ps = hwp_page_size();
 	char *buf = malloc(ps);
-	int i;
+	int fd, i;
 
-	self->fd = open(LOOP_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (self->fd < 0 || !buf)
-		return -1;
+	fd = open(LOOP_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || !buf)
+		goto fail;
 	for (i = 0; i < 4; i++) {
 		hwp_fill(buf, ps, i + seed);
-		if (pwrite(self->fd, buf, ps, (off_t)i * ps) != ps)
-			return -1;
+		if (pwrite(fd, buf, ps, (off_t)i * ps) != ps)
+			goto fail;
 	}
+	if (fsync(fd))
+		goto fail;
 	free(buf);
-	return fsync(self->fd);
+	return fd;
+fail:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 /* Page @idx of the open file holds pattern @seed, read through the file. */
@@ -297,8 +300,9 @@ TEST_F_TIMEOUT(loopfs, under_writeback, 120)
 	char *buf, *p;
 	pid_t pid;
 
-	ASSERT_EQ(0, loopfs_file(self, 30));
-	ASSERT_EQ(0, loopfs_freeze(self));
+	self->fd = loopfs_file(30);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, loopfs_set_frozen(self->disk_fd, &self->frozen, true));
 	buf = malloc(ps);
 	ASSERT_NE(NULL, buf);
 	hwp_fill(buf, ps, 77);
@@ -338,7 +342,7 @@ TEST_F_TIMEOUT(loopfs, under_writeback, 120)
 	EXPECT_EQ(wb, flags & wb);
 	EXPECT_EQ(hc, hwp_corrupted_kb());
 
-	ASSERT_EQ(0, loopfs_thaw(self));
+	ASSERT_EQ(0, loopfs_set_frozen(self->disk_fd, &self->frozen, false));
 	for (ms = 0; ms < 10000 && waitpid(pid, &status, WNOHANG) == 0;
 	     ms += 20)
 		usleep(20000);
@@ -412,7 +416,8 @@ TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
 	ASSERT_EQ(0, access("/sys/devices/system/node/node1", F_OK)) {
 		TH_LOG("needs two NUMA nodes");
 	}
-	ASSERT_EQ(0, loopfs_file(self, 50));
+	self->fd = loopfs_file(50);
+	ASSERT_LE(0, self->fd);
 	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, count_bad(p, 4, 50, -1));
@@ -422,7 +427,7 @@ TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
 	ASSERT_LE(0, home);
 	m.node = !home;
 
-	ASSERT_EQ(0, loopfs_freeze(self));
+	ASSERT_EQ(0, loopfs_set_frozen(self->disk_fd, &self->frozen, true));
 	hwp_fill(p + ps, ps, 88);
 	pfn = hwp_virt_to_pfn(p + ps);
 	ASSERT_NE(0, pfn);
@@ -448,7 +453,7 @@ TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
 	EXPECT_EQ(poison | BIT_ULL(KPF_LOCKED) | wb,
 		  flags & (poison | iso));
 
-	ASSERT_EQ(0, loopfs_thaw(self));
+	ASSERT_EQ(0, loopfs_set_frozen(self->disk_fd, &self->frozen, false));
 	for (ms = 0; ms < 10000 && !__atomic_load_n(&m.done, __ATOMIC_SEQ_CST);
 	     ms += 20)
 		usleep(20000);
@@ -948,9 +953,8 @@ FIXTURE_TEARDOWN(filter)
 	unlink(FILTER_FILE);
 }
 
-static void expect_rejected(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(filter) *self,
-			    const FIXTURE_VARIANT(filter) *variant)
+static void expect_rejected(struct __test_metadata *_metadata, char *map,
+			    uint64_t pfn, enum entry entry, int ret)
 {
 	long ps = hwp_page_size(), hc = hwp_corrupted_kb();
 	struct hwp_mf_stats before, after;
@@ -960,11 +964,10 @@ static void expect_rejected(struct __test_metadata *_metadata,
 				    "1"));
 	ASSERT_TRUE(hwp_mf_stats_read(&before));
 	ASSERT_EQ(0, hwp_mf_trace_start());
-	EXPECT_EQ(variant->ret, report(variant->entry, self->map + ps,
-				       self->pfn));
-	EXPECT_FALSE(hwp_pfn_poisoned(self->pfn));
-	EXPECT_EQ(self->pfn, hwp_virt_to_pfn(self->map + ps));
-	EXPECT_TRUE(hwp_check(self->map, 4 * ps, 3));
+	EXPECT_EQ(ret, report(entry, map + ps, pfn));
+	EXPECT_FALSE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(pfn, hwp_virt_to_pfn(map + ps));
+	EXPECT_TRUE(hwp_check(map, 4 * ps, 3));
 	EXPECT_EQ(0, hwp_sigbus_count());
 	EXPECT_EQ(hc, hwp_corrupted_kb());
 	EXPECT_EQ(0, hwp_mf_trace_read(&ev));
@@ -977,7 +980,8 @@ TEST_F(filter, dev)
 {
 	set_filter("dev-major", major(self->dev) + 1);
 	set_filter("dev-minor", minor(self->dev));
-	expect_rejected(_metadata, self, variant);
+	expect_rejected(_metadata, self->map, self->pfn, variant->entry,
+			variant->ret);
 }
 
 /* Flags the page does not have: those of a free page. */
@@ -985,14 +989,16 @@ TEST_F(filter, flags)
 {
 	set_filter("flags-mask", BIT_ULL(HWP_KPF_BUDDY));
 	set_filter("flags-value", BIT_ULL(HWP_KPF_BUDDY));
-	expect_rejected(_metadata, self, variant);
+	expect_rejected(_metadata, self->map, self->pfn, variant->entry,
+			variant->ret);
 }
 
 /* A memory cgroup the page is not charged to (no cgroup has that ino). */
 TEST_F(filter, memcg)
 {
 	set_filter("memcg", 0x7ffffff0ULL);
-	expect_rejected(_metadata, self, variant);
+	expect_rejected(_metadata, self->map, self->pfn, variant->entry,
+			variant->ret);
 }
 
 /*

@@ -186,7 +186,7 @@ static void *thread_main(void *arg)
  * its own policy, say ready, obey. @child is a victim forked from this
  * one, waited for before exiting.
  */
-static void __attribute__((noreturn))
+static void __noreturn
 victim_run(struct victim *v, const char *target, pid_t child)
 {
 	struct thread_arg args[MAX_THREADS];
@@ -426,12 +426,13 @@ static void log_sigs(struct __test_metadata *_metadata, const char *who,
 		EXPECT_EQ(lsb_, __r->sig[0].lsb);			\
 	} while (0)
 
-#define EXPECT_NO_SIGBUS(r)						\
-	do {								\
-		EXPECT_EQ(0, (r)->nsig) {				\
-			log_sigs(_metadata, #r, (r));			\
-		}							\
-	} while (0)
+static void expect_no_sigbus(struct __test_metadata *_metadata,
+			     const char *who, const struct report *r)
+{
+	EXPECT_EQ(0, r->nsig) {
+		log_sigs(_metadata, who, r);
+	}
+}
 
 /* State shared by the fixtures: sysctls to restore, victims to reap. */
 struct env {
@@ -775,8 +776,8 @@ TEST_F(shared, early_and_late)
 		EXPECT_ONE_SIGBUS(b, BUS_MCEERR_AR, 0, 12);
 		EXPECT_EQ(T_SIGBUS, b->touch[0]);
 	} else {
-		EXPECT_NO_SIGBUS(a);
-		EXPECT_NO_SIGBUS(b);
+		expect_no_sigbus(_metadata, "a", a);
+		expect_no_sigbus(_metadata, "b", b);
 		EXPECT_EQ(T_INTACT, a->touch[0]);
 		EXPECT_EQ(T_INTACT, b->touch[0]);
 	}

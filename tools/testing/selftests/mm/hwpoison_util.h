@@ -477,15 +477,15 @@ static inline int hwp_mf_trace_read(struct hwp_mf_event *last)
 #define HWP_EXPECT_MF_BOOKED(_before, _pfn, _type, _result)		\
 	do {								\
 		const struct hwp_mf_stats *__b = (_before);		\
-		const char *__r = (_result);				\
+		const char *__t = (_type), *__r = (_result);		\
 		struct hwp_mf_stats __s;				\
 		struct hwp_mf_event __e;				\
 									\
 		EXPECT_EQ(1, hwp_mf_trace_read(&__e));			\
 		EXPECT_EQ((unsigned long long)(_pfn),			\
 			  (unsigned long long)__e.pfn);			\
-		if (_type)						\
-			EXPECT_STREQ(_type, __e.type);			\
+		if (__t)						\
+			EXPECT_STREQ(__t, __e.type);			\
 		EXPECT_STREQ(__r, __e.result);				\
 		ASSERT_TRUE(hwp_mf_stats_read(&__s));			\
 		EXPECT_EQ(__b->total + 1, __s.total);			\
