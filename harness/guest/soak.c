@@ -35,7 +35,7 @@ const char * const soak_op_name[NR_SOAK_OPS] = {
 	"hard_inject", "hard_sysfs", "hard_madvise", "hard_mce", "soft_sysfs",
 	"soft_madvise", "soft_range", "unpoison", "fuzz_inject",
 	"fuzz_unpoison", "fuzz_hard_sysfs", "fuzz_soft_sysfs", "fuzz_madvise",
-	"fuzz_junk", "compact", "pageout", "fsync", "hugetlb_map",
+	"fuzz_junk", "compact", "pageout", "fsync", "hugetlb_map", "punch",
 };
 
 /*
@@ -182,6 +182,9 @@ static int ask(struct soak_worker *w, int req, int unit, int len, int sub,
 	uint64_t seq = w->req_seq + 1;
 	double deadline = soak_now() + 30;
 
+	/* Dead, and already reported: no one to wait 30 s for. */
+	if (w->gone)
+		return -1;
 	w->req = req;
 	w->req_unit = unit;
 	w->req_len = len;
@@ -398,6 +401,9 @@ static void stop_workers(void)
 
 	__atomic_store_n(&soak->stop, 1, __ATOMIC_SEQ_CST);
 	for (t = 0; t < NR_SOAK_TYPES; t++) {
+		/* Already reaped and reported; its pid is not ours to kill. */
+		if (soak->w[t].gone)
+			continue;
 		while (!(pid = waitpid(soak->w[t].pid, &status, WNOHANG)) &&
 		       soak_now() < deadline)
 			usleep(20000);

@@ -66,6 +66,7 @@ enum soak_op {
 	OP_PAGEOUT,		/* swap worker: MADV_PAGEOUT */
 	OP_FSYNC,		/* dirty file worker: fsync */
 	OP_HUGETLB_MAP,		/* hugetlb worker: map a replacement */
+	OP_PUNCH,		/* dirty file worker: punch a kept page out */
 	NR_SOAK_OPS
 };
 
@@ -110,6 +111,7 @@ struct soak_worker {
 	int nunits;
 	int ready;
 	uint64_t heartbeat;	/* full verification passes done */
+	bool gone;		/* died, reaped by the controller's check */
 
 	/* Mailbox: the controller writes req_* then bumps req_seq. */
 	int req, req_unit, req_len, req_sub;

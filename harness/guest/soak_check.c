@@ -271,6 +271,9 @@ static void check_mapped(void)
 	int t, fd;
 
 	for (t = 0; t < NR_SOAK_TYPES; t++) {
+		/* A reaped worker's pid may name another process by now. */
+		if (soak->w[t].gone)
+			continue;
 		fd = soak_pagemap_fd(soak->w[t].pid);
 		if (fd < 0)
 			continue;
@@ -288,7 +291,16 @@ static void check_alive(void)
 	int t, status;
 
 	for (t = 0; t < NR_SOAK_TYPES; t++) {
-		if (waitpid(soak->w[t].pid, &status, WNOHANG)) {
+		struct soak_worker *w = &soak->w[t];
+
+		/* Reaped: said once, failed at every check from then on. */
+		if (w->gone) {
+			ok = false;
+			continue;
+		}
+		status = 0;
+		if (waitpid(w->pid, &status, WNOHANG)) {
+			w->gone = true;
 			ok = false;
 			soak_violation(V_ALIVE, "%s: worker gone (status %#x)",
 				       soak_type_name[t], status);
