@@ -640,14 +640,16 @@ static inline int hwp_count_flags(uint64_t pfn, int n, uint64_t flags)
  * readings in a row agree: the first ones also pay for this process's own
  * first touches of stack and heap, whose faults refill a pcp list by a
  * whole batch. Two settled readings differ only by what really left or
- * joined the free lists in between. -1 if it does not settle.
+ * joined the free lists in between. A kernel that frees and allocates in
+ * the background (KASAN's quarantine, kmemleak's scans) is given pauses
+ * of 50 ms to go quiet, up to about 2 s. -1 if it does not settle.
  */
 static inline long hwp_memfree_settled_kb(uint64_t pfn)
 {
 	long prev = -1, cur;
 	int i;
 
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 40; i++) {
 		if (hwp_drain_pcp(pfn) ||
 		    hwp_write_file("/proc/sys/vm/stat_refresh", "1"))
 			return -1;
@@ -655,6 +657,8 @@ static inline long hwp_memfree_settled_kb(uint64_t pfn)
 		if (cur == prev)
 			return cur;
 		prev = cur;
+		if (i >= 2)
+			usleep(50000);
 	}
 	return -1;
 }
