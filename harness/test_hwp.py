@@ -122,6 +122,16 @@ class KtapTests(unittest.TestCase):
             ('kunit/mf_report.report_counts', 'pass', ''),
         ])
 
+    def test_kunit_merged_across_boots(self):
+        from hwplib.suite import merge_kunit
+        res = merge_kunit([
+            ('kunit/s.a', 'pass', ''), ('t/x', 'pass', ''),
+            ('kunit/s.b', 'pass', ''), ('kunit/s.a', 'fail', 'boot 2'),
+            ('t/y', 'pass', ''), ('kunit/s.b', 'pass', '')])
+        self.assertEqual(res, [('kunit/s.a', 'fail', 'boot 2'),
+                               ('t/x', 'pass', ''), ('kunit/s.b', 'pass', ''),
+                               ('t/y', 'pass', '')])
+
     def test_no_kunit(self):
         self.assertEqual(hwp.parse_ktap('[ 1.0] KTAP version 1\n[ 1.1] 1..0\n'),
                          [])

@@ -101,7 +101,12 @@ def job_for(tests, names):
 
 # Debug kernels (KASAN, kmemleak, DEBUG_VM) run several times slower.
 FLAVOUR_SLOWDOWN = {'test': 1, 'debug': 4}
-FLAVOUR_CMDLINE = {'test': '', 'debug': ''}
+# Debug guests run with 4-level paging: once in a boot of upstream's debug
+# kernel, KASAN reported a wild-memory-access on an irq descriptor's lock
+# in an interrupt taken during identify_cpu(), with the direct map at
+# 0xff11... (QEMU's "max" CPU has LA57); nothing of this suite needs
+# 5-level paging.
+FLAVOUR_CMDLINE = {'test': '', 'debug': 'no5lvl'}
 
 
 def run_test(image, kernel, t, bindir, rundir, echo=False, flavour='test'):
@@ -199,4 +204,19 @@ def _run_tests(image, kernel, tests, snap, rundir, echo, flavour):
             'ok, %d known upstream bug(s)' % known if known else 'ok',
             len(res), elapsed))
         allres += res
-    return allres
+    return merge_kunit(allres)
+
+
+def merge_kunit(results):
+    """Built-in KUnit suites run in every boot: one line per case, failed
+    if any boot failed it (its reason kept)."""
+    out, seen = [], {}
+    for r in results:
+        if not r[0].startswith('kunit/'):
+            out.append(r)
+        elif r[0] not in seen:
+            seen[r[0]] = len(out)
+            out.append(r)
+        elif r[1] == 'fail' and out[seen[r[0]]][1] != 'fail':
+            out[seen[r[0]]] = r
+    return out
