@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the files of the memory failure subsystem share, and nothing else.
+ *
+ * The subsystem is being taken over from mm/memory-failure.c one part at a
+ * time; until that file is gone it includes this header too, and the few
+ * of its functions that our parts still call are declared at the end.
+ */
+#ifndef _MM_MEMORY_FAILURE_INTERNAL_H
+#define _MM_MEMORY_FAILURE_INTERNAL_H
+
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#include "../internal.h"	/* MAGIC_HWPOISON, hwpoison_filter() */
+
+/*
+ * mf_mutex serialises every change of a page's poison state made by a
+ * handler: memory_failure(), soft_offline_page() and unpoison_memory() hold
+ * it across their whole decision, and with it the counters that
+ * mf_action_result() books. (The raw error lists of hugetlb folios are
+ * added to under it, but hugetlb frees them without it: llist_del_all()
+ * makes that safe.)
+ */
+extern struct mutex mf_mutex;
+
+void mf_note_hw_error(void);
+bool mf_hw_error_seen(void);
+
+/**
+ * mf_page_taken_off - is @page poisoned and held off the free lists?
+ * @page: the page
+ *
+ * take_page_off_buddy() leaves MAGIC_HWPOISON in page->private of a free
+ * page that it took off the buddy allocator for good; that page has no
+ * other owner and put_page_back_buddy() is the only way back.
+ *
+ * Return: true if @page is such a page.
+ */
+static inline bool mf_page_taken_off(struct page *page)
+{
+	return PageHWPoison(page) && page_private(page) == MAGIC_HWPOISON;
+}
+
+/**
+ * struct mf_filter - which pages injected reports may touch
+ * @enable: nonzero turns the filters below on; they also apply to
+ *	    reports from the hardware while on
+ * @dev_major: major number of the block device that holds the page's
+ *	       file, ~0U for any
+ * @dev_minor: minor number of that device, ~0U for any
+ * @flags_mask: /proc/kpageflags bits that are compared
+ * @flags_value: the value those bits must have
+ * @memcg: inode number of the memory cgroup the page is charged to, 0 for
+ *	   any
+ *
+ * The injector module's debugfs files write these words directly; readers
+ * use READ_ONCE(), which sees each setting whole where the machine stores
+ * it in one access (not a u64 on 32-bit), and never a consistent set:
+ * changing filters while reports arrive is the operator's race.
+ */
+struct mf_filter {
+	u32 enable;
+	u32 dev_major;
+	u32 dev_minor;
+	u64 flags_mask;
+	u64 flags_value;
+	u64 memcg;
+};
+
+extern struct mf_filter mf_filter;
+
+#if IS_ENABLED(CONFIG_KUNIT)
+bool mf_filter_rejects(const struct mf_filter *f, struct page *page);
+#endif
+
+int mf_action_result(unsigned long pfn, enum mf_action_page_type type,
+		     enum mf_result result);
+const char *mf_page_type_name(enum mf_action_page_type type);
+
+/* Still in mm/memory-failure.c: the raw error lists of hugetlb folios. */
+#ifdef CONFIG_HUGETLB_PAGE
+unsigned long folio_free_raw_hwp(struct folio *folio, bool move_flag);
+#else
+static inline unsigned long folio_free_raw_hwp(struct folio *folio,
+					       bool move_flag)
+{
+	return 0;
+}
+#endif
+
+#endif /* _MM_MEMORY_FAILURE_INTERNAL_H */
