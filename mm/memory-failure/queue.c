@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memory_failure_queue(): reports from code that cannot handle a memory
+ * failure where it stands (interrupt handlers, firmware notifications,
+ * kernel code that holds locks when a machine-check-safe copy fails),
+ * handed to a worker on the reporting CPU, which calls memory_failure()
+ * or soft_offline_page() in process context.
+ *
+ * No report is dropped unseen. Each CPU keeps a ring for ordinary bursts;
+ * when it is full a report waits on an overflow list, in memory allocated
+ * without sleeping, and only when that fails too is it lost: counted and
+ * logged with its pfn. A report of a pfn that already waits in the ring
+ * with the same flags is merged into it.
+ */
+#define pr_fmt(fmt) "Memory failure: " fmt
+
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <kunit/visibility.h>
+
+#include "queue.h"
+
+static DEFINE_PER_CPU(struct mf_queue, mf_queues);
+
+/* Reports that could be neither queued nor kept, since boot. */
+static atomic_long_t mf_queue_lost = ATOMIC_LONG_INIT(0);
+
+/**
+ * mf_queue_init - make @q an empty queue
+ * @q: the queue
+ * @work: what its worker runs
+ *
+ * Context: Any context, before @q is used.
+ */
+VISIBLE_IF_KUNIT void mf_queue_init(struct mf_queue *q, work_func_t work)
+{
+	raw_spin_lock_init(&q->lock);
+	q->head = 0;
+	q->len = 0;
+	INIT_LIST_HEAD(&q->overflow);
+	INIT_WORK(&q->work, work);
+}
+EXPORT_SYMBOL_IF_KUNIT(mf_queue_init);
+
+/**
+ * mf_queue_add - queue a report
+ * @q: the queue, locked
+ * @r: the report
+ * @spare: an unused overflow entry, or NULL; taken (set to NULL) when used
+ *
+ * Return: MF_QUEUE_ADDED or MF_QUEUE_MERGED when the report will be
+ * handled, MF_QUEUE_FULL when the ring is full and there was no @spare.
+ *
+ * Context: Any context; @q->lock held.
+ */
+VISIBLE_IF_KUNIT enum mf_queue_result
+mf_queue_add(struct mf_queue *q, const struct mf_report *r,
+	     struct mf_overflow **spare)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&q->lock);
+	for (i = 0; i < q->len; i++) {
+		const struct mf_report *w = &q->ring[(q->head + i) % MF_QUEUE_RING];
+
+		if (w->pfn == r->pfn && w->flags == r->flags)
+			return MF_QUEUE_MERGED;
+	}
+	if (q->len < MF_QUEUE_RING) {
+		q->ring[(q->head + q->len) % MF_QUEUE_RING] = *r;
+		q->len++;
+		return MF_QUEUE_ADDED;
+	}
+	if (!*spare)
+		return MF_QUEUE_FULL;
+	(*spare)->report = *r;
+	list_add_tail(&(*spare)->list, &q->overflow);
+	*spare = NULL;
+	return MF_QUEUE_ADDED;
+}
+EXPORT_SYMBOL_IF_KUNIT(mf_queue_add);
+
+/**
+ * mf_queue_take - take the oldest report of the ring, else of the overflow
+ * @q: the queue, locked
+ * @r: where the report goes
+ * @spent: set to the overflow entry that held it, for the caller to free
+ *	   once @q is unlocked; NULL if none
+ *
+ * Return: false if @q is empty.
+ *
+ * Context: Any context; @q->lock held.
+ */
+VISIBLE_IF_KUNIT bool mf_queue_take(struct mf_queue *q, struct mf_report *r,
+				    struct mf_overflow **spent)
+{
+	struct mf_overflow *o;
+
+	lockdep_assert_held(&q->lock);
+	*spent = NULL;
+	if (q->len) {
+		*r = q->ring[q->head];
+		q->head = (q->head + 1) % MF_QUEUE_RING;
+		q->len--;
+		return true;
+	}
+	o = list_first_entry_or_null(&q->overflow, struct mf_overflow, list);
+	if (!o)
+		return false;
+	list_del(&o->list);
+	*r = o->report;
+	*spent = o;
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(mf_queue_take);
+
+/*
+ * Memory for an overflow entry, when this context may allocate at all:
+ * not under a raw lock or with interrupts off on PREEMPT_RT.
+ */
+static struct mf_overflow *mf_overflow_alloc(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible())
+		return NULL;
+	return kmalloc(sizeof(struct mf_overflow), GFP_ATOMIC | __GFP_NOWARN);
+}
+
+static void mf_queue_work(struct work_struct *work)
+{
+	struct mf_queue *q = container_of(work, struct mf_queue, work);
+	struct mf_overflow *spent;
+	struct mf_report r;
+	unsigned long flags;
+	bool got;
+
+	for (;;) {
+		raw_spin_lock_irqsave(&q->lock, flags);
+		got = mf_queue_take(q, &r, &spent);
+		raw_spin_unlock_irqrestore(&q->lock, flags);
+		kfree(spent);
+		if (!got)
+			break;
+		if (r.flags & MF_SOFT_OFFLINE)
+			soft_offline_page(r.pfn, r.flags);
+		else
+			memory_failure(r.pfn, r.flags);
+	}
+}
+
+/**
+ * memory_failure_queue - have a memory failure handled in process context
+ * @pfn: the page frame with the error
+ * @flags: MF_* flags for memory_failure(), or MF_SOFT_OFFLINE to have the
+ *	   page soft-offlined instead
+ *
+ * For reporters that cannot handle the error where they are: a scrubber's
+ * or firmware's notification in interrupt context, kernel code that holds
+ * locks when a machine-check-safe copy fails. The report goes to a worker
+ * on this CPU; memory_failure_queue_kick() runs it at once.
+ *
+ * Context: Any context but NMI; does not sleep.
+ */
+void memory_failure_queue(unsigned long pfn, int flags)
+{
+	struct mf_report r = { .pfn = pfn, .flags = flags };
+	struct mf_overflow *spare = NULL;
+	enum mf_queue_result res;
+	unsigned long irqflags;
+	struct mf_queue *q;
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		local_irq_save(irqflags);
+		q = this_cpu_ptr(&mf_queues);
+		raw_spin_lock(&q->lock);
+		res = mf_queue_add(q, &r, &spare);
+		if (res != MF_QUEUE_FULL)
+			schedule_work_on(smp_processor_id(), &q->work);
+		raw_spin_unlock(&q->lock);
+		local_irq_restore(irqflags);
+		/* Full: allocate an overflow entry with no lock held, retry. */
+		if (res != MF_QUEUE_FULL || spare)
+			break;
+		spare = mf_overflow_alloc();
+		if (!spare)
+			break;
+	}
+	kfree(spare);
+	if (res == MF_QUEUE_FULL) {
+		long lost = atomic_long_inc_return(&mf_queue_lost);
+
+		pr_err_ratelimited("%#lx: report lost, no memory to queue it (%ld lost)\n",
+				   pfn, lost);
+	}
+}
+EXPORT_SYMBOL_GPL(memory_failure_queue);
+
+/**
+ * memory_failure_queue_kick - handle the reports queued on a CPU now
+ * @cpu: the CPU whose queue to empty
+ *
+ * For a reporter that must not return to user space before its report
+ * was handled.
+ *
+ * Context: Process context; may sleep.
+ */
+void memory_failure_queue_kick(int cpu)
+{
+	struct mf_queue *q = per_cpu_ptr(&mf_queues, cpu);
+
+	cancel_work_sync(&q->work);
+	mf_queue_work(&q->work);
+}
+
+static int __init mf_queues_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		mf_queue_init(per_cpu_ptr(&mf_queues, cpu), mf_queue_work);
+	return 0;
+}
+core_initcall(mf_queues_init);
