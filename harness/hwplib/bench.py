@@ -33,7 +33,8 @@ def cmd_bench(args):
             initrd = os.path.join(work, 'initrd.gz')
             os.makedirs(work, exist_ok=True)
             make_initramfs(initrd, {'/hwp/bin/bench': bench},
-                           'bench %s > /dev/ttyS1 2>&1\n' % args.pages)
+                           'bench %s > /dev/ttyS1 2>&1\n' % args.pages,
+                           kernel_image(k, 'bench'))
             r = qemu_boot(kernel_image(k, 'bench'), initrd, work,
                           timeout=900, disk=False)
             if r['timed_out']:

@@ -100,7 +100,7 @@ def cmd_vm(args):
            'export PATH=$PATH:/extra\n%s\nrc=$?\n'
            'echo "hwp-test: end vm" > /dev/kmsg\nexit $rc\n' % cmd)
     initrd = os.path.join(work, 'initrd.gz')
-    make_initramfs(initrd, files, job)
+    make_initramfs(initrd, files, job, kernel_image(kernel, flavour))
     host = os.path.abspath(args.host) if args.host else None
     r = qemu_boot(kernel_image(kernel, flavour), initrd, work,
                   cmdline=args.cmdline or '',
@@ -146,7 +146,8 @@ def cmd_demo(args):
     make_initramfs(initrd, {'/hwp/bin/demo': demo},
                    'echo "hwp-test: begin demo" > /dev/kmsg\n'
                    'demo > /dev/ttyS1 2>&1\nrc=$?\n'
-                   'echo "hwp-test: end demo" > /dev/kmsg\nexit $rc\n')
+                   'echo "hwp-test: end demo" > /dev/kmsg\nexit $rc\n',
+                   kernel_image('ours'))
     log('booting our kernel for the demo')
     r = qemu_boot(kernel_image('ours'), initrd, work, timeout=300,
                   host=os.path.join(HARNESS, 'host', 'demo.py'))

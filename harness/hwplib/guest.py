@@ -12,13 +12,17 @@ import threading
 import time
 
 from .debian import debian_image
-from .kbuild import kernel_image
+from .kbuild import kernel_image, modules_of
 from .paths import BUILD, HARNESS
 from .util import HwpError, log, read, run
 
 
-def make_initramfs(out, files, job):
-    """Pack busybox, our /init, @files ({guest path: host path}) and @job."""
+def make_initramfs(out, files, job, image=None):
+    """Pack busybox, our /init, @files ({guest path: host path}), @job and
+    the modules built with kernel @image (/lib/modules)."""
+    mods = modules_of(image) if image else None
+    if mods:
+        files = dict(files, **{'/lib/modules': mods})
     stage = tempfile.mkdtemp(prefix='hwp-initrd-')
     try:
         for d in ('bin', 'sbin', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev',

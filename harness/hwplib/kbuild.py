@@ -4,6 +4,7 @@ built image lands."""
 
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -12,8 +13,13 @@ from .tree import sync_tree
 from .util import build_lock, log, read, run, sha
 
 
-def config_fragments(flavour):
+def config_fragments(kernel, flavour):
+    """hwpoison.config, then what only @kernel has (ours.config: options
+    of our series), then the flavour's."""
     frags = [os.path.join(HARNESS, 'config', 'hwpoison.config')]
+    own = os.path.join(HARNESS, 'config', kernel + '.config')
+    if os.path.isfile(own):
+        frags.append(own)
     if flavour in ('bench', 'debug'):
         frags.append(os.path.join(HARNESS, 'config', flavour + '.config'))
     return frags
@@ -74,7 +80,7 @@ def _build_kernel(kernel, flavour):
     objname = 'obj' if flavour == 'test' else 'obj-' + flavour
     obj = os.path.join(tree, objname)
     os.makedirs(obj, exist_ok=True)
-    frags = config_fragments(flavour)
+    frags = config_fragments(kernel, flavour)
     cfg_stamp = sha(version, *[read(f) for f in frags])
     stamp_path = os.path.join(obj, '.hwp-config-stamp')
     blog = os.path.join(BUILD, kernel, 'build-%s.log' % flavour)
@@ -95,9 +101,19 @@ def _build_kernel(kernel, flavour):
     t0 = time.time()
     log('building %s kernel (%s), log in %s' %
         (kernel, flavour, os.path.relpath(blog, ROOT)))
-    kmake(tree, objname, ['bzImage'], logfile=blog)
+    image = os.path.join(obj, 'arch/x86/boot/bzImage')
+    mods = os.path.join(os.path.dirname(image), MODULES_DIR)
+    shutil.rmtree(mods, ignore_errors=True)
+    if 'CONFIG_MODULES=y' in read(os.path.join(obj, '.config')).splitlines():
+        kmake(tree, objname, ['bzImage', 'modules'], logfile=blog)
+        kmake(tree, objname, ['modules_install', 'INSTALL_MOD_PATH=' + mods,
+                              'INSTALL_MOD_STRIP=1'],
+              logfile=os.path.join(BUILD, kernel,
+                                   'modules-%s.log' % flavour))
+    else:
+        kmake(tree, objname, ['bzImage'], logfile=blog)
     log('%s kernel (%s) built in %.0f s' % (kernel, flavour, time.time() - t0))
-    return os.path.join(obj, 'arch/x86/boot/bzImage')
+    return image
 
 
 def install_headers(kernel):
@@ -106,6 +122,27 @@ def install_headers(kernel):
     kmake(tree, 'obj', ['headers_install', 'INSTALL_HDR_PATH=' + hdr],
           logfile=os.path.join(BUILD, kernel, 'headers.log'))
     return os.path.join(hdr, 'include')
+
+
+# Beside each kernel image: its modules, as modules_install lays them out
+# (lib/modules/<release>/, with modules.dep), for the guest's /lib/modules.
+MODULES_DIR = 'hwp-modules'
+
+
+def modules_of(image):
+    """lib/modules of the modules installed beside @image, or None."""
+    d = os.path.join(os.path.dirname(image), MODULES_DIR, 'lib', 'modules')
+    return d if os.path.isdir(d) else None
+
+
+def copy_image(image, dest):
+    """Copy @image and its modules into directory @dest; the new image."""
+    new = shutil.copy2(image, os.path.join(dest, 'bzImage'))
+    mods = modules_of(image)
+    if mods:
+        shutil.copytree(mods, os.path.join(dest, MODULES_DIR, 'lib',
+                                           'modules'), symlinks=True)
+    return new
 
 
 def kernel_image(kernel, flavour='test'):

@@ -147,7 +147,7 @@ def cmd_soak(args):
     os.makedirs(work, exist_ok=True)
     initrd = os.path.join(work, 'initrd.gz')
     make_initramfs(initrd, {'/hwp/bin/soak': binary},
-                   soak_job('%g' % minutes, seed))
+                   soak_job('%g' % minutes, seed), kernel_image(kernel))
     timeout = int((minutes + 10) * 60)
     log('soak on %s: %g minutes, seed %d (guest timeout %d s)' %
         (kernel, minutes, seed, timeout))

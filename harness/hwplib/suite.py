@@ -9,7 +9,7 @@ import shlex
 import shutil
 
 from .guest import make_initramfs, qemu_boot
-from .kbuild import build_kernel, install_headers, kernel_image
+from .kbuild import build_kernel, copy_image, install_headers, kernel_image
 from .paths import BUILD, HARNESS, ROOT
 from .results import (binary_results, classify, find_splats, parse_ktap,
                       parse_tests_log)
@@ -117,7 +117,7 @@ def run_test(image, kernel, t, bindir, rundir, echo=False, flavour='test'):
     initrd = os.path.join(work, 'initrd.gz')
     make_initramfs(initrd, {'/hwp/tests/' + t['bin']:
                             os.path.join(bindir, t['bin'])},
-                   job_for([t], {name}))
+                   job_for([t], {name}), image)
     host = os.path.join(ROOT, t['host']) if t['host'] else None
     timeout = int(t['timeout']) * FLAVOUR_SLOWDOWN[flavour]
     cmdline = ' '.join(filter(None, (t['cmdline'],
@@ -183,8 +183,7 @@ def run_suite(kernel, names=None, echo=False, flavour='test'):
         os.makedirs(snap)
         for b in {t['bin'] for t in tests}:
             shutil.copy2(os.path.join(bindir, b), snap)
-        image = shutil.copy2(kernel_image(kernel, flavour),
-                             os.path.join(snap, 'bzImage'))
+        image = copy_image(kernel_image(kernel, flavour), snap)
     try:
         return _run_tests(image, kernel, tests, snap, rundir, echo, flavour)
     finally:
