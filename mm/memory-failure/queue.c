@@ -8,9 +8,10 @@
  *
  * No report is dropped unseen. Each CPU keeps a ring for ordinary bursts;
  * when it is full a report waits on an overflow list, in memory allocated
- * without sleeping, and only when that fails too is it lost: counted and
- * logged with its pfn. A report of a pfn that already waits in the ring
- * with the same flags is merged into it.
+ * without sleeping, of at most MF_QUEUE_OVERFLOW_MAX entries; only when
+ * that fails too is it lost, counted and logged (rate-limited) with its
+ * pfn and the count. A report of a pfn that already waits with the same
+ * flags is merged into it. Reports are handled oldest first.
  */
 #define pr_fmt(fmt) "Memory failure: " fmt
 
@@ -42,6 +43,7 @@ VISIBLE_IF_KUNIT void mf_queue_init(struct mf_queue *q, work_func_t work)
 	q->head = 0;
 	q->len = 0;
 	INIT_LIST_HEAD(&q->overflow);
+	q->nr_overflow = 0;
 	INIT_WORK(&q->work, work);
 }
 EXPORT_SYMBOL_IF_KUNIT(mf_queue_init);
@@ -52,8 +54,12 @@ EXPORT_SYMBOL_IF_KUNIT(mf_queue_init);
  * @r: the report
  * @spare: an unused overflow entry, or NULL; taken (set to NULL) when used
  *
+ * A new report goes to the ring while it has room and nothing waits in
+ * the overflow, else to the overflow, in @spare.
+ *
  * Return: MF_QUEUE_ADDED or MF_QUEUE_MERGED when the report will be
- * handled, MF_QUEUE_FULL when the ring is full and there was no @spare.
+ * handled, MF_QUEUE_FULL when it has to go to the overflow and there is
+ * no @spare or no room there.
  *
  * Context: Any context; @q->lock held.
  */
@@ -61,24 +67,30 @@ VISIBLE_IF_KUNIT enum mf_queue_result
 mf_queue_add(struct mf_queue *q, const struct mf_report *r,
 	     struct mf_overflow **spare)
 {
+	const struct mf_report *w;
+	struct mf_overflow *o;
 	unsigned int i;
 
 	lockdep_assert_held(&q->lock);
 	for (i = 0; i < q->len; i++) {
-		const struct mf_report *w = &q->ring[(q->head + i) % MF_QUEUE_RING];
-
+		w = &q->ring[(q->head + i) % MF_QUEUE_RING];
 		if (w->pfn == r->pfn && w->flags == r->flags)
 			return MF_QUEUE_MERGED;
 	}
-	if (q->len < MF_QUEUE_RING) {
+	list_for_each_entry(o, &q->overflow, list)
+		if (o->report.pfn == r->pfn && o->report.flags == r->flags)
+			return MF_QUEUE_MERGED;
+	/* Behind an overflow, a report waits there too: oldest first. */
+	if (q->len < MF_QUEUE_RING && list_empty(&q->overflow)) {
 		q->ring[(q->head + q->len) % MF_QUEUE_RING] = *r;
 		q->len++;
 		return MF_QUEUE_ADDED;
 	}
-	if (!*spare)
+	if (!*spare || q->nr_overflow >= MF_QUEUE_OVERFLOW_MAX)
 		return MF_QUEUE_FULL;
 	(*spare)->report = *r;
 	list_add_tail(&(*spare)->list, &q->overflow);
+	q->nr_overflow++;
 	*spare = NULL;
 	return MF_QUEUE_ADDED;
 }
@@ -112,6 +124,7 @@ VISIBLE_IF_KUNIT bool mf_queue_take(struct mf_queue *q, struct mf_report *r,
 	if (!o)
 		return false;
 	list_del(&o->list);
+	q->nr_overflow--;
 	*r = o->report;
 	*spent = o;
 	return true;
@@ -160,7 +173,11 @@ static void mf_queue_work(struct work_struct *work)
  * For reporters that cannot handle the error where they are: a scrubber's
  * or firmware's notification in interrupt context, kernel code that holds
  * locks when a machine-check-safe copy fails. The report goes to a worker
- * on this CPU; memory_failure_queue_kick() runs it at once.
+ * on this CPU (a caller in process context may have moved to another CPU
+ * by the time its report overflows); memory_failure_queue_kick() runs it
+ * at once. Beyond the ring, reports are kept only by callers that may
+ * allocate: on PREEMPT_RT not from hard interrupt context or under a raw
+ * lock.
  *
  * Context: Any context but NMI; does not sleep.
  */
@@ -224,4 +241,4 @@ static int __init mf_queues_init(void)
 		mf_queue_init(per_cpu_ptr(&mf_queues, cpu), mf_queue_work);
 	return 0;
 }
-core_initcall(mf_queues_init);
+early_initcall(mf_queues_init);

@@ -25,6 +25,8 @@ struct mf_overflow {
 
 /* Reports a ring holds before they overflow into allocated entries. */
 #define MF_QUEUE_RING	32
+/* Overflow entries a CPU keeps at most: a bound on a report storm. */
+#define MF_QUEUE_OVERFLOW_MAX	1024
 
 /**
  * struct mf_queue - one CPU's reports waiting for its worker
@@ -33,7 +35,8 @@ struct mf_overflow {
  * @head: index of the oldest report in @ring
  * @len: number of reports in @ring
  * @ring: reports, oldest first from @head
- * @overflow: struct mf_overflow entries, queued while @ring was full
+ * @overflow: struct mf_overflow entries, newer than every report in @ring
+ * @nr_overflow: number of entries in @overflow
  * @work: the worker that hands each report to its handler
  */
 struct mf_queue {
@@ -42,13 +45,14 @@ struct mf_queue {
 	unsigned int len;
 	struct mf_report ring[MF_QUEUE_RING];
 	struct list_head overflow;
+	unsigned int nr_overflow;
 	struct work_struct work;
 };
 
 enum mf_queue_result {
 	MF_QUEUE_ADDED,		/* queued */
 	MF_QUEUE_MERGED,	/* the same report already waits */
-	MF_QUEUE_FULL,		/* not queued: ring full, no spare entry */
+	MF_QUEUE_FULL,		/* not queued: no room, or no spare entry */
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)

@@ -66,6 +66,7 @@ static void queue_ring_then_overflow(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, spare);
 	KUNIT_EXPECT_EQ(test, MF_QUEUE_ADDED, queue_add(q, 999, 0, &spare));
 	KUNIT_EXPECT_NULL(test, spare);
+	kfree(spare);
 
 	for (pfn = 0; pfn < MF_QUEUE_RING; pfn++) {
 		KUNIT_ASSERT_TRUE(test, queue_take(q, &r));
@@ -73,6 +74,47 @@ static void queue_ring_then_overflow(struct kunit *test)
 	}
 	KUNIT_ASSERT_TRUE(test, queue_take(q, &r));
 	KUNIT_EXPECT_EQ(test, 999, r.pfn);
+	KUNIT_EXPECT_FALSE(test, queue_take(q, &r));
+}
+
+/*
+ * Once a report waits in the overflow, newer ones queue behind it even
+ * when the ring has room again: nothing is overtaken.
+ */
+static void queue_overflow_keeps_order(struct kunit *test)
+{
+	struct mf_queue *q = test_queue(test);
+	struct mf_overflow *none = NULL, *spare;
+	struct mf_report r;
+	unsigned long pfn;
+
+	for (pfn = 0; pfn < MF_QUEUE_RING; pfn++)
+		KUNIT_ASSERT_EQ(test, MF_QUEUE_ADDED,
+				queue_add(q, 100 + pfn, 0, &none));
+	spare = kmalloc(sizeof(*spare), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	KUNIT_EXPECT_EQ(test, MF_QUEUE_ADDED, queue_add(q, 999, 0, &spare));
+	kfree(spare);
+
+	KUNIT_ASSERT_TRUE(test, queue_take(q, &r));
+	KUNIT_EXPECT_EQ(test, 100, r.pfn);
+	/* The ring has room, but 999 waits: 555 must go behind it. */
+	KUNIT_EXPECT_EQ(test, MF_QUEUE_FULL, queue_add(q, 555, 0, &none));
+	spare = kmalloc(sizeof(*spare), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	KUNIT_EXPECT_EQ(test, MF_QUEUE_ADDED, queue_add(q, 555, 0, &spare));
+	kfree(spare);
+	/* A repeat of a report in the overflow is merged, too. */
+	KUNIT_EXPECT_EQ(test, MF_QUEUE_MERGED, queue_add(q, 999, 0, &none));
+
+	for (pfn = 1; pfn < MF_QUEUE_RING; pfn++) {
+		KUNIT_ASSERT_TRUE(test, queue_take(q, &r));
+		KUNIT_EXPECT_EQ(test, 100 + pfn, r.pfn);
+	}
+	KUNIT_ASSERT_TRUE(test, queue_take(q, &r));
+	KUNIT_EXPECT_EQ(test, 999, r.pfn);
+	KUNIT_ASSERT_TRUE(test, queue_take(q, &r));
+	KUNIT_EXPECT_EQ(test, 555, r.pfn);
 	KUNIT_EXPECT_FALSE(test, queue_take(q, &r));
 }
 
@@ -115,6 +157,7 @@ static void queue_ring_wraps(struct kunit *test)
 
 static struct kunit_case queue_cases[] = {
 	KUNIT_CASE(queue_ring_then_overflow),
+	KUNIT_CASE(queue_overflow_keeps_order),
 	KUNIT_CASE(queue_merges_duplicates),
 	KUNIT_CASE(queue_ring_wraps),
 	{}
