@@ -77,6 +77,10 @@ bool mf_filter_rejects(const struct mf_filter *f, struct page *page);
 
 int mf_action_result(unsigned long pfn, enum mf_action_page_type type,
 		     enum mf_result result);
+#if IS_ENABLED(CONFIG_KUNIT)
+void mf_count_result(unsigned long pfn, enum mf_action_page_type type,
+		     enum mf_result result);
+#endif
 const char *mf_page_type_name(enum mf_action_page_type type);
 
 /* Still in mm/memory-failure.c: the raw error lists of hugetlb folios. */

@@ -14,13 +14,22 @@
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/sysfs.h>
+#include <kunit/visibility.h>
 #include <ras/ras_event.h>
 
 #include "internal.h"
 
 atomic_long_t num_poisoned_pages __read_mostly = ATOMIC_LONG_INIT(0);
 
-/* As the kernel log has always named them. */
+/*
+ * As the kernel log has always named them. What each result means:
+ * Ignored - marked, but nothing more could be done, not even keeping it
+ *	     from being accessed again; Failed - marked, but it could not be
+ *	     isolated (pinned, unmapping failed); Delayed - unmapped and out of
+ *	     the page cache or LRU, the next access faults and kills;
+ *	     Recovered - fully isolated: unmapped, off the free lists, or cut
+ *	     out of its file.
+ */
 static const char * const mf_result_names[] = {
 	[MF_IGNORED]	= "Ignored",
 	[MF_FAILED]	= "Failed",
@@ -60,6 +69,7 @@ static_assert(ARRAY_SIZE(mf_page_type_names) == MF_MSG_UNKNOWN + 1);
  * mf_page_type_name - what the kernel log calls a page type
  * @type: the page type
  *
+ * Context: Any context.
  * Return: a constant string.
  */
 const char *mf_page_type_name(enum mf_action_page_type type)
@@ -72,7 +82,8 @@ const char *mf_page_type_name(enum mf_action_page_type type)
  * @pfn: the page frame
  *
  * HardwareCorrupted in /proc/meminfo and the count of its memory block,
- * which must be zero before the block may go offline.
+ * which refuses to come back online once offline while that count is not
+ * zero.
  *
  * Context: Any context.
  */
@@ -104,7 +115,7 @@ static void count_node_result(unsigned long pfn, enum mf_result result)
 	int nid = pfn_to_nid(pfn);
 
 	if (nid < 0 || nid >= MAX_NUMNODES || !NODE_DATA(nid)) {
-		pr_warn_once("%#lx: no node to count this page in (%d)\n",
+		pr_warn_once("%#lx: invalid nid %d, not counted per node\n",
 			     pfn, nid);
 		return;
 	}
@@ -127,6 +138,30 @@ static void count_node_result(unsigned long pfn, enum mf_result result)
 }
 
 /**
+ * mf_count_result - count the outcome of a memory failure
+ * @pfn: the page frame with the error
+ * @type: what the page was found to be
+ * @result: what handling it came to
+ *
+ * Unless the page was poisoned already, counts it in HardwareCorrupted,
+ * in its memory block and in its node's counters (total and that of
+ * @result).
+ *
+ * Context: Process context, mf_mutex held.
+ */
+VISIBLE_IF_KUNIT void mf_count_result(unsigned long pfn,
+				      enum mf_action_page_type type,
+				      enum mf_result result)
+{
+	lockdep_assert_held(&mf_mutex);
+	if (type == MF_MSG_ALREADY_POISONED)
+		return;
+	num_poisoned_pages_inc(pfn);
+	count_node_result(pfn, result);
+}
+EXPORT_SYMBOL_IF_KUNIT(mf_count_result);
+
+/**
  * mf_action_result - make the outcome of a memory failure known
  * @pfn: the page frame with the error
  * @type: what the page was found to be
@@ -145,16 +180,16 @@ static void count_node_result(unsigned long pfn, enum mf_result result)
 int mf_action_result(unsigned long pfn, enum mf_action_page_type type,
 		     enum mf_result result)
 {
-	lockdep_assert_held(&mf_mutex);
 	trace_memory_failure_event(pfn, type, result);
-	if (type != MF_MSG_ALREADY_POISONED) {
-		num_poisoned_pages_inc(pfn);
-		count_node_result(pfn, result);
-	}
+	mf_count_result(pfn, type, result);
 	pr_err("%#lx: recovery action for %s: %s\n", pfn,
 	       mf_page_type_names[type], mf_result_names[result]);
 	return result == MF_RECOVERED || result == MF_DELAYED ? 0 : -EBUSY;
 }
+
+/* The counter files read every field as an unsigned long. */
+static_assert(sizeof_field(struct memory_failure_stats, total) ==
+	      sizeof(unsigned long));
 
 /* A node's counter file: the attribute and where its value lives. */
 struct mf_stat_attr {

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of mf_action_result(), the one reporting path: what it
- * returns, what it counts (and what a second report of a page does not),
- * and the ras:memory_failure_event it emits, seen through a probe.
+ * KUnit tests of the reporting path: what mf_action_result() returns and
+ * traces (seen through a probe on ras:memory_failure_event), and what
+ * mf_count_result() counts, and does not count for a page reported again.
  *
- * The reports name a page the test allocated and is never poisoned; the
- * counters they move are put back before each case ends.
+ * The reports name a page of the kernel image, which no allocation ever
+ * hands out: its log lines can never be taken for another test's. Each
+ * case books and checks under one hold of mf_mutex, then takes back
+ * exactly what it added, so real reports meanwhile keep their counts.
  */
 #include <kunit/test.h>
-#include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <ras/ras_event.h>
@@ -32,126 +33,130 @@ static void probe_event(void *data, unsigned long pfn, int type, int result)
 	seen->result = result;
 }
 
-struct report_ctx {
-	struct page *page;
-	unsigned long pfn;
-	struct memory_failure_stats *stats;
-	struct memory_failure_stats saved;
+/* A pfn in the kernel image: reserved, never free, on a real node. */
+static unsigned long image_pfn(void)
+{
+	static const int anchor;
+
+	return PHYS_PFN(__pa_symbol(&anchor));
+}
+
+static struct memory_failure_stats *node_stats(unsigned long pfn)
+{
+	return &NODE_DATA(pfn_to_nid(pfn))->mf_stats;
+}
+
+/* Take back one count of @result booked for @pfn. mf_mutex held. */
+static void uncount(unsigned long pfn, enum mf_result result)
+{
+	struct memory_failure_stats *st = node_stats(pfn);
+	unsigned long *field[] = {
+		[MF_IGNORED] = &st->ignored,
+		[MF_FAILED] = &st->failed,
+		[MF_DELAYED] = &st->delayed,
+		[MF_RECOVERED] = &st->recovered,
+	};
+
+	num_poisoned_pages_sub(pfn, 1);
+	WRITE_ONCE(st->total, st->total - 1);
+	WRITE_ONCE(*field[result], *field[result] - 1);
+}
+
+/* Each result: the one counter that moves, with total and the page. */
+static void count_each_result(struct kunit *test)
+{
+	unsigned long pfn = image_pfn();
+	struct memory_failure_stats *st = node_stats(pfn);
+	struct memory_failure_stats b;
+	enum mf_result result;
 	long poisoned;
-	struct seen_event seen;
-};
 
-static int report_test_init(struct kunit *test)
-{
-	struct report_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-
-	if (!ctx)
-		return -ENOMEM;
-	ctx->page = alloc_page(GFP_KERNEL);
-	if (!ctx->page)
-		return -ENOMEM;
-	ctx->pfn = page_to_pfn(ctx->page);
-	ctx->stats = &NODE_DATA(page_to_nid(ctx->page))->mf_stats;
-	if (register_trace_memory_failure_event(probe_event, &ctx->seen)) {
-		__free_page(ctx->page);
-		return -EINVAL;
+	for (result = MF_IGNORED; result <= MF_RECOVERED; result++) {
+		mutex_lock(&mf_mutex);
+		b = *st;
+		poisoned = atomic_long_read(&num_poisoned_pages);
+		mf_count_result(pfn, MF_MSG_KERNEL, result);
+		KUNIT_EXPECT_EQ(test, poisoned + 1,
+				atomic_long_read(&num_poisoned_pages));
+		KUNIT_EXPECT_EQ(test, b.total + 1, st->total);
+		KUNIT_EXPECT_EQ(test, b.ignored + (result == MF_IGNORED),
+				st->ignored);
+		KUNIT_EXPECT_EQ(test, b.failed + (result == MF_FAILED),
+				st->failed);
+		KUNIT_EXPECT_EQ(test, b.delayed + (result == MF_DELAYED),
+				st->delayed);
+		KUNIT_EXPECT_EQ(test, b.recovered + (result == MF_RECOVERED),
+				st->recovered);
+		uncount(pfn, result);
+		mutex_unlock(&mf_mutex);
 	}
-	test->priv = ctx;
-	return 0;
 }
 
-static void report_test_exit(struct kunit *test)
+/* A page reported again is counted nowhere. */
+static void count_already_poisoned(struct kunit *test)
 {
-	struct report_ctx *ctx = test->priv;
+	unsigned long pfn = image_pfn();
+	struct memory_failure_stats *st = node_stats(pfn);
+	struct memory_failure_stats b;
+	long poisoned;
 
-	if (!ctx)
-		return;
-	unregister_trace_memory_failure_event(probe_event, &ctx->seen);
-	tracepoint_synchronize_unregister();
-	__free_page(ctx->page);
+	mutex_lock(&mf_mutex);
+	b = *st;
+	poisoned = atomic_long_read(&num_poisoned_pages);
+	mf_count_result(pfn, MF_MSG_ALREADY_POISONED, MF_FAILED);
+	KUNIT_EXPECT_EQ(test, poisoned, atomic_long_read(&num_poisoned_pages));
+	KUNIT_EXPECT_EQ(test, 0, memcmp(&b, st, sizeof(b)));
+	mutex_unlock(&mf_mutex);
 }
 
-/* Report under mf_mutex, keeping what the counters were before. */
-static int report(struct report_ctx *ctx, enum mf_action_page_type type,
-		  enum mf_result result)
+/*
+ * The whole path, for a repeated report (which counts nothing, so there
+ * is nothing to take back): its return value and one trace event.
+ */
+static void report_traced(struct kunit *test)
 {
+	struct seen_event seen = {};
+	unsigned long pfn = image_pfn();
 	int ret;
 
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "needs CONFIG_TRACEPOINTS");
+	KUNIT_ASSERT_EQ(test, 0,
+			register_trace_memory_failure_event(probe_event, &seen));
+
 	mutex_lock(&mf_mutex);
-	ctx->saved = *ctx->stats;
-	ctx->poisoned = atomic_long_read(&num_poisoned_pages);
-	ret = mf_action_result(ctx->pfn, type, result);
+	ret = mf_action_result(pfn, MF_MSG_ALREADY_POISONED, MF_FAILED);
 	mutex_unlock(&mf_mutex);
-	return ret;
+	unregister_trace_memory_failure_event(probe_event, &seen);
+	tracepoint_synchronize_unregister();
+
+	KUNIT_EXPECT_EQ(test, -EBUSY, ret);
+	KUNIT_EXPECT_EQ(test, 1, seen.count);
+	KUNIT_EXPECT_EQ(test, pfn, seen.pfn);
+	KUNIT_EXPECT_EQ(test, MF_MSG_ALREADY_POISONED, seen.type);
+	KUNIT_EXPECT_EQ(test, MF_FAILED, seen.result);
 }
 
-/* Put the counters back as they were before report(). */
-static void uncount(struct report_ctx *ctx, long pages)
+/* Contained (recovered, delayed) is 0, anything else -EBUSY. */
+static void report_return_values(struct kunit *test)
 {
-	mutex_lock(&mf_mutex);
-	num_poisoned_pages_sub(ctx->pfn, pages);
-	*ctx->stats = ctx->saved;
-	mutex_unlock(&mf_mutex);
-}
-
-static void expect_counted(struct kunit *test, struct report_ctx *ctx,
-			   enum mf_result result)
-{
-	struct memory_failure_stats *s = ctx->stats, *b = &ctx->saved;
-
-	KUNIT_EXPECT_EQ(test, ctx->poisoned + 1,
-			atomic_long_read(&num_poisoned_pages));
-	KUNIT_EXPECT_EQ(test, b->total + 1, s->total);
-	KUNIT_EXPECT_EQ(test, b->ignored + (result == MF_IGNORED), s->ignored);
-	KUNIT_EXPECT_EQ(test, b->failed + (result == MF_FAILED), s->failed);
-	KUNIT_EXPECT_EQ(test, b->delayed + (result == MF_DELAYED), s->delayed);
-	KUNIT_EXPECT_EQ(test, b->recovered + (result == MF_RECOVERED),
-			s->recovered);
-}
-
-/* Each result: the return value, one count where it belongs, one event. */
-static void report_each_result(struct kunit *test)
-{
-	static const struct {
-		enum mf_result result;
-		int ret;
-	} cases[] = {
-		{ MF_IGNORED, -EBUSY },
-		{ MF_FAILED, -EBUSY },
-		{ MF_DELAYED, 0 },
-		{ MF_RECOVERED, 0 },
+	static const int want[] = {
+		[MF_IGNORED] = -EBUSY,
+		[MF_FAILED] = -EBUSY,
+		[MF_DELAYED] = 0,
+		[MF_RECOVERED] = 0,
 	};
-	struct report_ctx *ctx = test->priv;
-	int i;
+	unsigned long pfn = image_pfn();
+	enum mf_result result;
+	int ret;
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		ctx->seen.count = 0;
-		KUNIT_EXPECT_EQ(test, cases[i].ret,
-				report(ctx, MF_MSG_KERNEL, cases[i].result));
-		expect_counted(test, ctx, cases[i].result);
-		uncount(ctx, 1);
-		KUNIT_EXPECT_EQ(test, 1, ctx->seen.count);
-		KUNIT_EXPECT_EQ(test, ctx->pfn, ctx->seen.pfn);
-		KUNIT_EXPECT_EQ(test, MF_MSG_KERNEL, ctx->seen.type);
-		KUNIT_EXPECT_EQ(test, cases[i].result, ctx->seen.result);
+	for (result = MF_IGNORED; result <= MF_RECOVERED; result++) {
+		mutex_lock(&mf_mutex);
+		ret = mf_action_result(pfn, MF_MSG_KERNEL, result);
+		uncount(pfn, result);
+		mutex_unlock(&mf_mutex);
+		KUNIT_EXPECT_EQ(test, want[result], ret);
 	}
-}
-
-/* A page reported again is traced, and counted nowhere. */
-static void report_already_poisoned(struct kunit *test)
-{
-	struct report_ctx *ctx = test->priv;
-	struct memory_failure_stats before;
-
-	ctx->seen.count = 0;
-	KUNIT_EXPECT_EQ(test, -EBUSY,
-			report(ctx, MF_MSG_ALREADY_POISONED, MF_FAILED));
-	before = ctx->saved;
-	KUNIT_EXPECT_EQ(test, ctx->poisoned,
-			atomic_long_read(&num_poisoned_pages));
-	KUNIT_EXPECT_EQ(test, 0, memcmp(&before, ctx->stats, sizeof(before)));
-	KUNIT_EXPECT_EQ(test, 1, ctx->seen.count);
-	KUNIT_EXPECT_EQ(test, MF_MSG_ALREADY_POISONED, ctx->seen.type);
 }
 
 /* Every page type has a name for the log. */
@@ -168,16 +173,16 @@ static void report_page_type_names(struct kunit *test)
 }
 
 static struct kunit_case report_cases[] = {
-	KUNIT_CASE(report_each_result),
-	KUNIT_CASE(report_already_poisoned),
+	KUNIT_CASE(count_each_result),
+	KUNIT_CASE(count_already_poisoned),
+	KUNIT_CASE(report_traced),
+	KUNIT_CASE(report_return_values),
 	KUNIT_CASE(report_page_type_names),
 	{}
 };
 
 static struct kunit_suite report_suite = {
 	.name = "memory_failure_report",
-	.init = report_test_init,
-	.exit = report_test_exit,
 	.test_cases = report_cases,
 };
 
