@@ -201,5 +201,17 @@ class SkipTests(unittest.TestCase):
             hwp.allowed_skips = orig
 
 
+
+class MaintainersTests(unittest.TestCase):
+    def test_covered(self):
+        from hwplib.series import covered, maintainer_patterns
+        pats = maintainer_patterns('X\nF:\tmm/memory-failure/\n'
+                                   'F:\ttools/testing/selftests/mm/hwpoison*\n')
+        self.assertTrue(covered('mm/memory-failure/queue.c', pats))
+        self.assertTrue(covered('tools/testing/selftests/mm/hwpoison-a.c',
+                                pats))
+        self.assertFalse(covered('mm/memory-failure.c', pats))
+        self.assertFalse(covered('mm/other.c', pats))
+
 if __name__ == '__main__':
     unittest.main()
