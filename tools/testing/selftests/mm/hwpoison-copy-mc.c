@@ -25,8 +25,6 @@ HWP_SIGBUS_STATE;
 
 #define FAIL		"/sys/kernel/debug/fail_copy_mc/"
 #define HPAGE_SIZE	(2UL << 20)
-#define KPF_THP		22
-#define KPF_KSM		21
 #define KSM		"/sys/kernel/mm/ksm/"
 #define DISK_FILE	"/mnt/disk/hwpoison-copy-mc.dat"
 #define ZRAM_SWAPON	"mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"

@@ -23,7 +23,6 @@ HWP_SIGBUS_STATE;
 #define DAX_DEV		"/dev/dax0.0"
 #define NPAGES		16
 #define TARGET		5
-#define KPF_NOPAGE	20
 
 static int read_str(const char *path, char *buf, size_t len)
 {

@@ -180,15 +180,15 @@ TEST(unpoison_no_leak)
 			continue;
 		}
 		flags = hwp_kpageflags(pfns[i]);
-		if (flags & BIT_ULL(HWP_KPF_HWPOISON))
+		if (flags & BIT_ULL(KPF_HWPOISON))
 			poisoned++;
-		else if (flags & BIT_ULL(HWP_KPF_BUDDY))
+		else if (flags & BIT_ULL(KPF_BUDDY))
 			continue;
 		else if (flags)
 			reused++;
 		else
 			leaked++;
-		if (!(flags & BIT_ULL(HWP_KPF_BUDDY)))
+		if (!(flags & BIT_ULL(KPF_BUDDY)))
 			TH_LOG("pfn %#llx after unpoison: kpageflags %#llx",
 			       (unsigned long long)pfns[i],
 			       (unsigned long long)flags);

@@ -25,9 +25,6 @@
 HWP_SIGBUS_STATE;
 
 #define ITERATIONS	3000
-#define KPF_THP		22
-#define KPF_NOPAGE	20
-#define KPF_ZERO_PAGE	24
 #define SECTION_PAGES	32768UL		/* 128 MiB */
 #define SUBSECTION_PAGES 512UL		/* 2 MiB */
 
@@ -217,7 +214,7 @@ TEST_F_TIMEOUT(fuzz, sysfs, 300)
 
 		/* Hard offline only where no page is in use. */
 		flags = flags_of(pfn, self->max);
-		if (!online || flags == BIT_ULL(HWP_KPF_BUDDY)) {
+		if (!online || flags == BIT_ULL(KPF_BUDDY)) {
 			ret = hwp_sysfs_offline("hard", pfn);
 			if (!check(_metadata, "hard_offline_page", pfn,
 				   online ? 0 : -ENXIO, ret))
@@ -236,7 +233,7 @@ TEST_F_TIMEOUT(fuzz, sysfs, 300)
 				want = -ENXIO;
 			else if (!online)
 				want = -EIO;
-			else if (flags & BIT_ULL(HWP_KPF_HWPOISON))
+			else if (flags & BIT_ULL(KPF_HWPOISON))
 				want = 0;
 			else
 				want = -EOPNOTSUPP;

@@ -38,21 +38,6 @@ HWP_SIGBUS_STATE;
 #define MPOL_MF_MOVE	2	/* <numaif.h>, not in the static libc */
 #endif
 
-#define KPF_LOCKED	0
-#define KPF_REFERENCED	2
-#define KPF_UPTODATE	3
-#define KPF_DIRTY	4
-#define KPF_LRU		5
-#define KPF_WRITEBACK	8
-#define KPF_MMAP	11
-#define KPF_ANON	12
-#define KPF_SWAPBACKED	14
-#define KPF_UNEVICTABLE	18
-#define KPF_KSM		21
-#define KPF_THP		22
-#define KPF_MLOCKED	33
-#define KPF_OWNER_2	34	/* PG_anon_exclusive on an anonymous page */
-
 #define KB(pages)	((pages) * hwp_page_size() / 1024)
 #define HPAGE_SIZE	(2UL << 20)
 #define HPAGE_NR	512
@@ -128,7 +113,7 @@ static int count_bad(const char *p, int n, unsigned int seed, int skip)
  */
 TEST(pinned_longterm_anon)
 {
-	uint64_t want = BIT_ULL(HWP_KPF_HWPOISON) | KPF_ANON_PAGE |
+	uint64_t want = BIT_ULL(KPF_HWPOISON) | KPF_ANON_PAGE |
 			BIT_ULL(KPF_OWNER_2) | BIT_ULL(KPF_UPTODATE) |
 			BIT_ULL(KPF_DIRTY) | BIT_ULL(KPF_REFERENCED);
 	long ps = hwp_page_size(), hc;
@@ -292,7 +277,7 @@ static bool file_page_is(int fd, int idx, unsigned int seed)
  */
 TEST_F_TIMEOUT(loopfs, under_writeback, 120)
 {
-	uint64_t wb = BIT_ULL(KPF_WRITEBACK), poison = BIT_ULL(HWP_KPF_HWPOISON);
+	uint64_t wb = BIT_ULL(KPF_WRITEBACK), poison = BIT_ULL(KPF_HWPOISON);
 	long ps = hwp_page_size(), hc;
 	struct hwp_mf_stats before;
 	uint64_t pfn, flags;
@@ -403,7 +388,7 @@ static void *move_one(void *arg)
  */
 TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
 {
-	uint64_t wb = BIT_ULL(KPF_WRITEBACK), poison = BIT_ULL(HWP_KPF_HWPOISON);
+	uint64_t wb = BIT_ULL(KPF_WRITEBACK), poison = BIT_ULL(KPF_HWPOISON);
 	uint64_t iso = BIT_ULL(KPF_LRU) | BIT_ULL(KPF_LOCKED) | wb;
 	struct mover m = { .status = -1, .ret = -1 };
 	long ps = hwp_page_size(), hc;
@@ -544,7 +529,7 @@ TEST(shmem_thp_tail)
 	EXPECT_FALSE(hwp_kpageflags(head) & BIT_ULL(KPF_THP));
 	flags = hwp_kpageflags(pfn);
 	/* Still in the page cache (dirty, swap-backed), off the LRU. */
-	EXPECT_EQ(BIT_ULL(HWP_KPF_HWPOISON) | BIT_ULL(KPF_UPTODATE) |
+	EXPECT_EQ(BIT_ULL(KPF_HWPOISON) | BIT_ULL(KPF_UPTODATE) |
 		  BIT_ULL(KPF_DIRTY) | BIT_ULL(KPF_SWAPBACKED) |
 		  BIT_ULL(KPF_REFERENCED), flags) {
 		TH_LOG("poisoned subpage: kpageflags %#llx",
@@ -636,7 +621,7 @@ TEST(file_thp_tail)
 	EXPECT_FALSE(hwp_kpageflags(head) & BIT_ULL(KPF_THP));
 	flags = hwp_kpageflags(pfn);
 	/* Out of the page cache and off the LRU; read, up to date. */
-	EXPECT_EQ(BIT_ULL(HWP_KPF_HWPOISON) | BIT_ULL(KPF_UPTODATE) |
+	EXPECT_EQ(BIT_ULL(KPF_HWPOISON) | BIT_ULL(KPF_UPTODATE) |
 		  BIT_ULL(KPF_REFERENCED), flags) {
 		TH_LOG("poisoned subpage: kpageflags %#llx",
 		       (unsigned long long)flags);
@@ -755,7 +740,7 @@ TEST(free_order0_buddy)
 	munmap(p, 8 * hwp_page_size());
 	ASSERT_EQ(0, hwp_drain_pcp(pfns[0]));
 	for (i = 0; i < 8 && !pfn; i++)
-		if (hwp_kpageflags(pfns[i]) == BIT_ULL(HWP_KPF_BUDDY))
+		if (hwp_kpageflags(pfns[i]) == BIT_ULL(KPF_BUDDY))
 			pfn = pfns[i];
 	ASSERT_NE(0, pfn);
 	expect_free_page_retired(_metadata, pfn);
@@ -782,7 +767,7 @@ TEST(free_block_head)
 		    sizeof(chunk))
 			continue;
 		for (i = 0; i < 1024; i++)
-			if (chunk[i] != BIT_ULL(HWP_KPF_BUDDY))
+			if (chunk[i] != BIT_ULL(KPF_BUDDY))
 				break;
 		if (i == 1024)
 			head = blk;
@@ -791,7 +776,7 @@ TEST(free_block_head)
 	ASSERT_NE(0, head);
 	expect_free_page_retired(_metadata, head);
 	EXPECT_EQ(1, hwp_count_flags(head, 1024,
-				     BIT_ULL(HWP_KPF_HWPOISON)));
+				     BIT_ULL(KPF_HWPOISON)));
 }
 
 /*
@@ -987,8 +972,8 @@ TEST_F(filter, dev)
 /* Flags the page does not have: those of a free page. */
 TEST_F(filter, flags)
 {
-	set_filter("flags-mask", BIT_ULL(HWP_KPF_BUDDY));
-	set_filter("flags-value", BIT_ULL(HWP_KPF_BUDDY));
+	set_filter("flags-mask", BIT_ULL(KPF_BUDDY));
+	set_filter("flags-value", BIT_ULL(KPF_BUDDY));
 	expect_rejected(_metadata, self->map, self->pfn, variant->entry,
 			variant->ret);
 }
@@ -1056,7 +1041,7 @@ TEST_F(filter_free, flags)
 	set_filter("flags-mask", BIT_ULL(KPF_LRU));
 	set_filter("flags-value", BIT_ULL(KPF_LRU));
 	set_filter("enable", 1);
-	ASSERT_EQ(BIT_ULL(HWP_KPF_BUDDY), hwp_kpageflags(self->pfn));
+	ASSERT_EQ(BIT_ULL(KPF_BUDDY), hwp_kpageflags(self->pfn));
 	ASSERT_TRUE(hwp_mf_stats_read(&before));
 	ASSERT_EQ(0, hwp_mf_trace_start());
 	EXPECT_EQ(variant->ret, report(variant->entry, NULL, self->pfn));
@@ -1070,7 +1055,7 @@ TEST_F(filter_free, flags)
 	}
 	EXPECT_EQ(hc, hwp_corrupted_kb());
 	EXPECT_EQ(0, hwp_mf_trace_read(&ev));
-	EXPECT_EQ(BIT_ULL(HWP_KPF_BUDDY), hwp_kpageflags(self->pfn));
+	EXPECT_EQ(BIT_ULL(KPF_BUDDY), hwp_kpageflags(self->pfn));
 }
 
 /*
@@ -1127,7 +1112,7 @@ TEST_F(kernel, page_no_flags)
 	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
 	HWP_EXPECT_MF_BOOKED(&before, pfn, "get hwpoison page", "Ignored");
 	flags = hwp_kpageflags(pfn);
-	EXPECT_EQ(BIT_ULL(HWP_KPF_HWPOISON), flags) {
+	EXPECT_EQ(BIT_ULL(KPF_HWPOISON), flags) {
 		TH_LOG("pfn %#llx: kpageflags %#llx",
 		       (unsigned long long)pfn, (unsigned long long)flags);
 	}

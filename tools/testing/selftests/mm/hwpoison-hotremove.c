@@ -67,7 +67,7 @@ static uint64_t free_pfn_in_block(int id)
 	uint64_t pfn;
 
 	for (pfn = start + block_size_pages() - 1; pfn > start; pfn--)
-		if (hwp_kpageflags(pfn) == BIT_ULL(HWP_KPF_BUDDY))
+		if (hwp_kpageflags(pfn) == BIT_ULL(KPF_BUDDY))
 			return pfn;
 	return 0;
 }

@@ -89,7 +89,7 @@ TEST_F(huge, free_huge_page)
 		for (ms = 0; ms < 2000; ms += 20) {
 			ASSERT_EQ(0, hwp_drain_pcp(pfn));
 			nbuddy = hwp_count_flags(pfn, HPAGE_NR,
-						 BIT_ULL(HWP_KPF_BUDDY));
+						 BIT_ULL(KPF_BUDDY));
 			if (nbuddy == HPAGE_NR - 1)
 				break;
 			usleep(20000);
@@ -426,10 +426,10 @@ TEST_F(huge, pinned_then_freed)
 	ASSERT_EQ(0, rd(FREE_HUGE));
 	HWP_EXPECT_WITHHELD(pfn + 5);
 	EXPECT_EQ(HPAGE_NR - 1,
-		  hwp_count_flags(pfn, HPAGE_NR, BIT_ULL(HWP_KPF_BUDDY)));
+		  hwp_count_flags(pfn, HPAGE_NR, BIT_ULL(KPF_BUDDY)));
 
 	/* Do not leave a poisoned page in the allocator for what follows. */
-	if (hwp_kpageflags(pfn + 5) & BIT_ULL(HWP_KPF_BUDDY))
+	if (hwp_kpageflags(pfn + 5) & BIT_ULL(KPF_BUDDY))
 		hwp_unpoison_pfn(pfn + 5);
 }
 

@@ -407,8 +407,8 @@ TEST_F(filter, flags_reject_then_accept)
 	uint64_t flags = hwp_kpageflags(self->pfn);
 
 	/* Demand the page be free (buddy): a page cache page is not. */
-	set_u64("corrupt-filter-flags-mask", BIT_ULL(HWP_KPF_BUDDY));
-	set_u64("corrupt-filter-flags-value", BIT_ULL(HWP_KPF_BUDDY));
+	set_u64("corrupt-filter-flags-mask", BIT_ULL(KPF_BUDDY));
+	set_u64("corrupt-filter-flags-value", BIT_ULL(KPF_BUDDY));
 	set_u64("corrupt-filter-enable", 1);
 	expect_filtered(_metadata, self->pfn, hc);
 	EXPECT_TRUE(hwp_check(self->map, 4 * hwp_page_size(), 1));

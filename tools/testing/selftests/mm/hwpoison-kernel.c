@@ -11,10 +11,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define KPF_SLAB	7
-#define KPF_PGTABLE	26
-#define KPF_RESERVED	32
-
 FIXTURE(kernel)
 {
 	uint64_t pfn;
@@ -36,7 +32,7 @@ FIXTURE_SETUP(kernel)
 	}
 	/* The highest page of that kind not poisoned yet. */
 	ASSERT_EQ(1, hwp_find_pfns(BIT_ULL(variant->kpf),
-				   BIT_ULL(HWP_KPF_HWPOISON), &self->pfn, 1)) {
+				   BIT_ULL(KPF_HWPOISON), &self->pfn, 1)) {
 		TH_LOG("no page of that kind found");
 	}
 }

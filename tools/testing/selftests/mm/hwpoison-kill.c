@@ -34,8 +34,6 @@ HWP_SIGBUS_STATE;
 #define MAX_SIGS	8
 #define NPAGES		4
 #define HPAGE_SIZE	(2UL << 20)
-#define KPF_KSM		21
-#define KPF_THP		22
 #define EARLY_KILL	"/proc/sys/vm/memory_failure_early_kill"
 #define KSM		"/sys/kernel/mm/ksm/"
 #define DISK_FILE	"/mnt/disk/hwpoison-kill.dat"

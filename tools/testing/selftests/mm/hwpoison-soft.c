@@ -14,8 +14,6 @@
 HWP_SIGBUS_STATE;
 
 #define HPAGE_SIZE	(2UL << 20)
-#define KPF_THP		22
-#define KPF_HUGE	17
 
 enum backing { ANON, SHMEM, FILE_CLEAN, THP, HUGETLB };
 
@@ -290,10 +288,6 @@ TEST(pinned_fails_cleanly)
 	close(ring);
 }
 
-#define KPF_DIRTY	4
-#define KPF_SWAPCACHE	13
-#define KPF_MMAP	11
-
 /*
  * A clean page cache page that nobody maps (read with read()) is not
  * copied: soft offline drops it from the page cache ("invalidated") and
@@ -439,12 +433,12 @@ TEST_F_TIMEOUT(swap, swapcache_migrated, 120)
 	for (i = 0; i < NP; i++)
 		ASSERT_TRUE(hwp_pagemap_entry(p + i * ps) & HWP_PM_SWAP);
 	nbefore = hwp_find_pfns(BIT_ULL(KPF_SWAPCACHE),
-				BIT_ULL(KPF_MMAP) | BIT_ULL(HWP_KPF_HWPOISON),
+				BIT_ULL(KPF_MMAP) | BIT_ULL(KPF_HWPOISON),
 				before, 1024);
 	ASSERT_EQ(0, madvise(p, NP * ps, MADV_WILLNEED));
 	ASSERT_TRUE(hwp_wait_resident(p, NP, 5000));
 	nafter = hwp_find_pfns(BIT_ULL(KPF_SWAPCACHE),
-			       BIT_ULL(KPF_MMAP) | BIT_ULL(HWP_KPF_HWPOISON),
+			       BIT_ULL(KPF_MMAP) | BIT_ULL(KPF_HWPOISON),
 			       after, 1024);
 	for (i = 0; i < nafter && !old; i++)
 		if (!in_set(after[i], before, nbefore))
@@ -551,7 +545,7 @@ TEST(pcp_free_page)
 
 	EXPECT_EQ(n, write(fd, buf, n));
 	close(fd);
-	EXPECT_EQ(BIT_ULL(HWP_KPF_HWPOISON), hwp_kpageflags(pfn));
+	EXPECT_EQ(BIT_ULL(KPF_HWPOISON), hwp_kpageflags(pfn));
 	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
 	EXPECT_EQ(0, hwp_kpagecount(pfn));
 }

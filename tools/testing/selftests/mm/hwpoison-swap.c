@@ -13,14 +13,11 @@
 
 HWP_SIGBUS_STATE;
 
-#define KPF_SWAPCACHE	13
 #define NPAGES		64
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT	21
 #endif
-
-#define KPF_MMAP	11
 
 /*
  * Swap cache pages that no process maps: the ones MADV_WILLNEED just read
@@ -30,7 +27,7 @@ HWP_SIGBUS_STATE;
 static int unmapped_swapcache_pfns(uint64_t *out, int max)
 {
 	return hwp_find_pfns(BIT_ULL(KPF_SWAPCACHE),
-			     BIT_ULL(KPF_MMAP) | BIT_ULL(HWP_KPF_HWPOISON),
+			     BIT_ULL(KPF_MMAP) | BIT_ULL(KPF_HWPOISON),
 			     out, max);
 }
 

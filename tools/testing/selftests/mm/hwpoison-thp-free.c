@@ -17,9 +17,6 @@ HWP_SIGBUS_STATE;
 
 #define HPAGE_SIZE		(2UL << 20)
 #define HPAGE_NR		512
-#define KPF_COMPOUND_HEAD	15
-#define KPF_COMPOUND_TAIL	16
-#define KPF_THP			22
 
 FIXTURE(thp)
 {
@@ -81,7 +78,7 @@ TEST_F_TIMEOUT(thp, pinned_then_freed, 300)
 	/* The healthy pages are free again, the poisoned one is withheld. */
 	HWP_EXPECT_WITHHELD(pfn);
 	EXPECT_EQ(HPAGE_NR - 1,
-		  hwp_count_flags(head, HPAGE_NR, BIT_ULL(HWP_KPF_BUDDY)));
+		  hwp_count_flags(head, HPAGE_NR, BIT_ULL(KPF_BUDDY)));
 
 	checked = hwp_allocate_and_look_for(pfn, 90, &seen);
 	EXPECT_GT(checked, 1000);

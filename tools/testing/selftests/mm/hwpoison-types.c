@@ -11,7 +11,6 @@
 HWP_SIGBUS_STATE;
 
 #define HPAGE_SIZE	(2UL << 20)
-#define KPF_THP		22
 #define NR_HUGE		"/proc/sys/vm/nr_hugepages"
 #define DISK_FILE	"/mnt/disk/hwpoison-types.dat"
 

@@ -22,11 +22,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define KPF_SLAB	7
-#define KPF_LRU		5
-#define KPF_PGTABLE	26
-#define KPF_RESERVED	32
-
 #define HPAGE_SIZE	(2UL << 20)
 #define NR_HUGE		"/proc/sys/vm/nr_hugepages"
 
@@ -200,7 +195,7 @@ TEST(held_then_released)
 	EXPECT_FALSE(hwp_pfn_poisoned(pfn));
 	EXPECT_EQ(hc - ps / 1024, hwp_corrupted_kb());
 	/* Freed: on a per-cpu list (no flag) or in the buddy allocator. */
-	EXPECT_EQ(0, hwp_kpageflags(pfn) & ~BIT_ULL(HWP_KPF_BUDDY));
+	EXPECT_EQ(0, hwp_kpageflags(pfn) & ~BIT_ULL(KPF_BUDDY));
 }
 
 /*
@@ -224,7 +219,7 @@ FIXTURE_VARIANT_ADD(kernel_page, reserved) { .kpf = KPF_RESERVED };
 FIXTURE_SETUP(kernel_page)
 {
 	ASSERT_EQ(1, hwp_find_pfns(BIT_ULL(variant->kpf),
-				   BIT_ULL(HWP_KPF_HWPOISON), &self->pfn, 1));
+				   BIT_ULL(KPF_HWPOISON), &self->pfn, 1));
 }
 
 FIXTURE_TEARDOWN(kernel_page)
@@ -337,7 +332,7 @@ TEST(soft_offlined_in_use)
 	EXPECT_FALSE(hwp_pfn_poisoned(old));
 	EXPECT_EQ(hc, hwp_corrupted_kb());
 	EXPECT_EQ(0, hwp_kpagecount(old));
-	EXPECT_EQ(0, hwp_kpageflags(old) & ~BIT_ULL(HWP_KPF_BUDDY));
+	EXPECT_EQ(0, hwp_kpageflags(old) & ~BIT_ULL(KPF_BUDDY));
 	EXPECT_EQ(new, hwp_virt_to_pfn(p));
 	EXPECT_TRUE(hwp_check(p, ps, 9));
 

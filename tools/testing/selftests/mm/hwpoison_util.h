@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/io_uring.h>
+#include <linux/kernel-page-flags.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -44,8 +45,17 @@
 #define BIT_ULL(nr)		(1ULL << (nr))
 #endif
 
-#define HWP_KPF_HWPOISON	19
-#define HWP_KPF_BUDDY		10
+/*
+ * /proc/kpageflags bits: KPF_* from the uapi header, and these, which
+ * include/linux/kernel-page-flags.h keeps out of it.
+ */
+#define KPF_RESERVED		32
+#define KPF_MLOCKED		33
+#define KPF_OWNER_2		34	/* PG_anon_exclusive on an anonymous page */
+/* The older names, which harness/guest/soak*.c still uses. */
+#define HWP_KPF_HWPOISON	KPF_HWPOISON
+#define HWP_KPF_BUDDY		KPF_BUDDY
+
 #define HWP_PM_PRESENT		BIT_ULL(63)
 #define HWP_PM_SWAP		BIT_ULL(62)
 #define HWP_PM_PFN_MASK		(BIT_ULL(55) - 1)
@@ -109,7 +119,7 @@ static inline bool hwp_pfn_poisoned(uint64_t pfn)
 {
 	uint64_t f = hwp_kpageflags(pfn);
 
-	return f != ~0ULL && (f & BIT_ULL(HWP_KPF_HWPOISON));
+	return f != ~0ULL && (f & BIT_ULL(KPF_HWPOISON));
 }
 
 /* A "Key:   N kB" field of /proc/meminfo, in kB; -1 if missing. */
@@ -273,7 +283,7 @@ static inline long hwp_free_pfns(uint64_t *out, long n)
 		    sizeof(chunk))
 			continue;
 		for (i = 0; i < 1024 && free_block; i++)
-			free_block = chunk[i] == BIT_ULL(HWP_KPF_BUDDY);
+			free_block = chunk[i] == BIT_ULL(KPF_BUDDY);
 		for (i = 1023; free_block && i >= 512 && got < n; i--)
 			out[got++] = pfn + i;
 	}
@@ -583,7 +593,7 @@ static inline int hwp_drain_pcp(uint64_t pfn)
 		    sizeof(chunk))
 			continue;
 		for (i = 511; i >= 0 && !done; i--) {
-			if (chunk[i] != BIT_ULL(HWP_KPF_BUDDY) ||
+			if (chunk[i] != BIT_ULL(KPF_BUDDY) ||
 			    hwp_sysfs_offline("soft", blk + i))
 				continue;
 			err = hwp_unpoison_pfn(blk + i);
@@ -680,11 +690,11 @@ static inline long hwp_memfree_settled_kb(uint64_t pfn)
 									\
 		EXPECT_EQ(0, hwp_drain_pcp(__wpfn));			\
 		__wflags = hwp_kpageflags(__wpfn);			\
-		EXPECT_EQ(BIT_ULL(HWP_KPF_HWPOISON), __wflags) {	\
+		EXPECT_EQ(BIT_ULL(KPF_HWPOISON), __wflags) {	\
 			TH_LOG("pfn %#llx: kpageflags %#llx%s",		\
 			       (unsigned long long)__wpfn,		\
 			       (unsigned long long)__wflags,		\
-			       __wflags & BIT_ULL(HWP_KPF_BUDDY) ?	\
+			       __wflags & BIT_ULL(KPF_BUDDY) ?	\
 			       " (back in the buddy allocator)" : "");	\
 		}							\
 		EXPECT_EQ(0, hwp_kpagecount(__wpfn));			\
