@@ -98,16 +98,6 @@ static bool contained_soon(uint64_t pfn, const char *addr)
 	return false;
 }
 
-static char *map_aligned_anon(size_t len)
-{
-	char *raw = mmap(NULL, len + HPAGE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (raw == MAP_FAILED)
-		return NULL;
-	return (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1));
-}
-
 /*
  * After the failed operation: the target page is poisoned and costs its
  * owner a SIGBUS (action required, at its address) when touched; every
@@ -171,7 +161,7 @@ TEST_F(copy_mc, collapse_anon)
 	uint64_t pfns[512];
 	char *p;
 
-	p = map_aligned_anon(HPAGE_SIZE);
+	p = hwp_map_aligned(HPAGE_SIZE);
 	ASSERT_NE(NULL, p);
 	for (i = 0; i < npages; i++) {
 		hwp_fill(p + i * ps, ps, i);
@@ -204,7 +194,7 @@ TEST_F(copy_mc, collapse_shmem)
 	fd = memfd_create("hwpoison-copy-mc", 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, HPAGE_SIZE));
-	p = map_aligned_anon(HPAGE_SIZE);
+	p = hwp_map_aligned(HPAGE_SIZE);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(p, mmap(p, HPAGE_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_FIXED, fd, 0));
@@ -264,7 +254,7 @@ TEST_F(copy_mc, collapse_file)
 	/* Collapsing a file's page cache needs it open for reading only. */
 	fd = open(DISK_FILE, O_RDONLY);
 	ASSERT_LE(0, fd);
-	p = map_aligned_anon(HPAGE_SIZE);
+	p = hwp_map_aligned(HPAGE_SIZE);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(p, mmap(p, HPAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED,
 			  fd, 0));
@@ -483,7 +473,7 @@ static char *thp_with_zero_pages(uint64_t *pfns, int zero_from, int zero_to)
 {
 	long ps = hwp_page_size();
 	int npages = HPAGE_SIZE / ps, i;
-	char *p = map_aligned_anon(HPAGE_SIZE);
+	char *p = hwp_map_aligned(HPAGE_SIZE);
 
 	if (!p || madvise(p, HPAGE_SIZE, MADV_HUGEPAGE))
 		return NULL;

@@ -86,7 +86,6 @@ FIXTURE_SETUP(soft)
 {
 	long ps = hwp_page_size();
 	int flags = MAP_SHARED;
-	char *raw;
 
 	self->fd = -1;
 	self->nr_huge_saved = read_sys_long(NR_HUGE);
@@ -109,7 +108,6 @@ FIXTURE_SETUP(soft)
 		break;
 	case THP:
 		self->len = HPAGE_SIZE;
-		flags = MAP_PRIVATE | MAP_ANONYMOUS;
 		break;
 	case HUGETLB:
 		self->len = HPAGE_SIZE;
@@ -122,11 +120,8 @@ FIXTURE_SETUP(soft)
 		ASSERT_EQ(0, ftruncate(self->fd, self->len));
 	if (variant->backing == THP) {
 		/* A 2 MiB aligned range, so that it can be a PMD mapping. */
-		raw = mmap(NULL, 2 * HPAGE_SIZE, PROT_READ | PROT_WRITE, flags,
-			   -1, 0);
-		ASSERT_NE(MAP_FAILED, raw);
-		self->map = (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) &
-				     ~(HPAGE_SIZE - 1));
+		self->map = hwp_map_aligned(HPAGE_SIZE);
+		ASSERT_NE(NULL, self->map);
 		ASSERT_EQ(0, madvise(self->map, HPAGE_SIZE, MADV_HUGEPAGE));
 	} else {
 		self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
@@ -361,15 +356,13 @@ TEST(thp_unsplittable)
 {
 	long ps = hwp_page_size();
 	uint64_t pfn;
-	char *raw, *p;
 	int ring;
 	long hc;
+	char *p;
 
 	hwp_catch_sigbus();
-	raw = mmap(NULL, 2 * HPAGE_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	p = (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1));
+	p = hwp_map_aligned(HPAGE_SIZE);
+	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, madvise(p, HPAGE_SIZE, MADV_HUGEPAGE));
 	hwp_fill(p, HPAGE_SIZE, 13);
 	pfn = hwp_virt_to_pfn(p + 5 * ps);
@@ -571,13 +564,9 @@ FIXTURE_VARIANT_ADD(range, thp) { .thp = true };
 FIXTURE_SETUP(range)
 {
 	long ps = hwp_page_size();
-	char *raw;
 
-	raw = mmap(NULL, 2 * HPAGE_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	self->p = (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) &
-			   ~(HPAGE_SIZE - 1));
+	self->p = hwp_map_aligned(HPAGE_SIZE);
+	ASSERT_NE(NULL, self->p);
 	ASSERT_EQ(0, madvise(self->p, HPAGE_SIZE, variant->thp ?
 			     MADV_HUGEPAGE : MADV_NOHUGEPAGE));
 	hwp_fill(self->p, HPAGE_SIZE, 17);

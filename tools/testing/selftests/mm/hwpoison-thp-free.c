@@ -36,15 +36,13 @@ TEST_F_TIMEOUT(thp, pinned_then_freed, 300)
 			    BIT_ULL(KPF_COMPOUND_TAIL);
 	long ps = hwp_page_size(), checked;
 	uint64_t head, pfn;
-	char *raw, *p;
+	char *p;
 	int ring, ret, ms;
 	bool seen;
 
 	ASSERT_TRUE(hwp_have_debugfs_injector());
-	raw = mmap(NULL, 2 * HPAGE_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	p = (char *)(((uintptr_t)raw + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1));
+	p = hwp_map_aligned(HPAGE_SIZE);
+	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, madvise(p, HPAGE_SIZE, MADV_HUGEPAGE));
 	memset(p, 1, HPAGE_SIZE);
 	head = hwp_virt_to_pfn(p);
@@ -67,7 +65,7 @@ TEST_F_TIMEOUT(thp, pinned_then_freed, 300)
 	 * once io_uring's ring teardown (a worker) has unpinned it.
 	 */
 	close(ring);
-	munmap(raw, 2 * HPAGE_SIZE);
+	munmap(p, HPAGE_SIZE);
 	for (ms = 0; ms < 5000 && (hwp_kpageflags(head) & compound); ms += 20)
 		usleep(20000);
 	ASSERT_FALSE(hwp_kpageflags(head) & compound) {
