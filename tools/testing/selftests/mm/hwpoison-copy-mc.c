@@ -25,7 +25,6 @@ HWP_SIGBUS_STATE;
 
 #define FAIL		"/sys/kernel/debug/fail_copy_mc/"
 #define HPAGE_SIZE	(2UL << 20)
-#define KSM		"/sys/kernel/mm/ksm/"
 #define DISK_FILE	"/mnt/disk/hwpoison-copy-mc.dat"
 #define ZRAM_SWAPON	"mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"
 #define THP		"/sys/kernel/mm/transparent_hugepage/"
@@ -429,7 +428,7 @@ TEST_F_TIMEOUT(copy_mc, ksm_merge, 120)
 	uint64_t pfns[32];
 	char *p;
 
-	if (access(KSM "run", W_OK))
+	if (access(HWP_KSM "run", W_OK))
 		SKIP(return, "no KSM");
 	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -440,9 +439,9 @@ TEST_F_TIMEOUT(copy_mc, ksm_merge, 120)
 	}
 	ASSERT_EQ(0, fail_reads_of(pfns[target], false));
 	ASSERT_EQ(0, madvise(p, npages * ps, MADV_MERGEABLE));
-	ASSERT_EQ(0, hwp_write_file(KSM "sleep_millisecs", "10"));
-	ASSERT_EQ(0, hwp_write_file(KSM "pages_to_scan", "1000"));
-	ASSERT_EQ(0, hwp_write_file(KSM "run", "1"));
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "sleep_millisecs", "10"));
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "pages_to_scan", "1000"));
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "1"));
 	for (i = 0; i < 500 && merged < npages - 1; i++) {
 		int j;
 
@@ -455,7 +454,7 @@ TEST_F_TIMEOUT(copy_mc, ksm_merge, 120)
 	}
 	EXPECT_EQ(npages - 1, merged);
 	EXPECT_TRUE(poisoned_soon(pfns[target]));
-	hwp_write_file(KSM "run", "2");
+	hwp_write_file(HWP_KSM "run", "2");
 	fail_no_copies();
 
 	for (i = 0; i < npages; i++)

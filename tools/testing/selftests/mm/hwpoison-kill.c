@@ -35,7 +35,6 @@ HWP_SIGBUS_STATE;
 #define NPAGES		4
 #define HPAGE_SIZE	(2UL << 20)
 #define EARLY_KILL	"/proc/sys/vm/memory_failure_early_kill"
-#define KSM		"/sys/kernel/mm/ksm/"
 #define DISK_FILE	"/mnt/disk/hwpoison-kill.dat"
 #define SEED		40	/* page i of a mapping holds SEED + i */
 #define DIRTY_SEED	90	/* the target of a dirty file page */
@@ -442,7 +441,7 @@ struct env {
 };
 
 static const char * const ksm_knobs[3] = {
-	KSM "run", KSM "pages_to_scan", KSM "sleep_millisecs",
+	HWP_KSM "run", HWP_KSM "pages_to_scan", HWP_KSM "sleep_millisecs",
 };
 
 static void env_setup(struct __test_metadata *_metadata, struct env *e)
@@ -873,9 +872,9 @@ static uint64_t ksm_merge(struct report *a, struct report *b)
 	uint64_t pa = 0, pb;
 	int ms;
 
-	if (hwp_write_file(KSM "pages_to_scan", "5000") ||
-	    hwp_write_file(KSM "sleep_millisecs", "0") ||
-	    hwp_write_file(KSM "run", "1"))
+	if (hwp_write_file(HWP_KSM "pages_to_scan", "5000") ||
+	    hwp_write_file(HWP_KSM "sleep_millisecs", "0") ||
+	    hwp_write_file(HWP_KSM "run", "1"))
 		return 0;
 	for (ms = 0; ms < 30000; ms += 20) {
 		pa = pid_pfn(a->pid, a->target);
@@ -887,7 +886,7 @@ static uint64_t ksm_merge(struct report *a, struct report *b)
 		usleep(20000);
 	}
 	/* Stop ksmd; merged pages stay merged. */
-	hwp_write_file(KSM "run", "0");
+	hwp_write_file(HWP_KSM "run", "0");
 	return pa;
 }
 

@@ -9,7 +9,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define KSM	"/sys/kernel/mm/ksm/"
 #define NPAGES	4
 
 static long ksm_read(const char *name)
@@ -17,7 +16,7 @@ static long ksm_read(const char *name)
 	char path[128];
 	long v = -1;
 
-	snprintf(path, sizeof(path), KSM "%s", name);
+	snprintf(path, sizeof(path), HWP_KSM "%s", name);
 	hwp_read_long(path, &v);
 	return v;
 }
@@ -30,8 +29,8 @@ TEST(merged_page)
 	uint64_t pfn;
 	int i;
 
-	ASSERT_EQ(0, access(KSM "run", W_OK)) {
-		TH_LOG("no KSM (" KSM "run)");
+	ASSERT_EQ(0, access(HWP_KSM "run", W_OK)) {
+		TH_LOG("no KSM (" HWP_KSM "run)");
 	}
 	hwp_catch_sigbus();
 	a = mmap(NULL, 2 * NPAGES * ps, PROT_READ | PROT_WRITE,
@@ -43,19 +42,10 @@ TEST(merged_page)
 		hwp_fill(a + i * ps, ps, i == 1 ? 77 : 10 + i);
 		hwp_fill(b + i * ps, ps, i == 1 ? 77 : 20 + i);
 	}
+	/* All of them candidates for ksmd, though only page 1 has a twin. */
 	ASSERT_EQ(0, madvise(a, 2 * NPAGES * ps, MADV_MERGEABLE));
-	ASSERT_EQ(0, hwp_write_file(KSM "pages_to_scan", "5000"));
-	ASSERT_EQ(0, hwp_write_file(KSM "sleep_millisecs", "0"));
-	ASSERT_EQ(0, hwp_write_file(KSM "run", "1"));
-	for (i = 0; i < 600; i++) {
-		if (hwp_virt_to_pfn(a + ps) == hwp_virt_to_pfn(b + ps))
-			break;
-		usleep(50000);
-	}
-	hwp_write_file(KSM "run", "0");
-	pfn = hwp_virt_to_pfn(a + ps);
-	ASSERT_NE(0, pfn);
-	ASSERT_EQ(pfn, hwp_virt_to_pfn(b + ps)) {
+	pfn = hwp_ksm_merge(a + ps, b + ps, 30000);
+	ASSERT_NE(0, pfn) {
 		TH_LOG("ksmd did not merge the pages in 30 s");
 	}
 	ASSERT_GT(ksm_read("pages_shared"), 0);
