@@ -26,7 +26,6 @@ HWP_SIGBUS_STATE;
 #define FAIL		"/sys/kernel/debug/fail_copy_mc/"
 #define HPAGE_SIZE	(2UL << 20)
 #define DISK_FILE	"/mnt/disk/hwpoison-copy-mc.dat"
-#define ZRAM_SWAPON	"mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"
 #define THP		"/sys/kernel/mm/transparent_hugepage/"
 
 #ifndef MADV_PAGEOUT
@@ -585,14 +584,6 @@ TEST_F(copy_mc, thp_underused)
 	EXPECT_EQ(0, hwp_sigbus_count());
 }
 
-static bool have_swap(void)
-{
-	if (hwp_meminfo_kb("SwapTotal") > 0)
-		return true;
-	return !hwp_write_file("/sys/block/zram0/disksize", "256M") &&
-	       !system(ZRAM_SWAPON);
-}
-
 /*
  * Swap-out reads every page first (is it all zeroes, then compression or
  * I/O). A page that cannot be read must not be written out as if it
@@ -608,7 +599,7 @@ TEST_F(copy_mc, swap_out)
 	uint64_t pfns[16];
 	char *p;
 
-	if (!have_swap())
+	if (hwp_zram_swapon())
 		SKIP(return, "no zram swap");
 	p = hwp_map_filled(npages, 37, pfns);
 	ASSERT_NE(NULL, p);

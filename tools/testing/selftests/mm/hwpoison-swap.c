@@ -61,19 +61,15 @@ FIXTURE(swap)
 
 FIXTURE_SETUP(swap)
 {
+	int err;
+
 	ASSERT_TRUE(hwp_have_debugfs_injector()) {
 		TH_LOG("no debugfs hwpoison injector (" HWP_DEBUGFS ")");
 	}
-	if (hwp_meminfo_kb("SwapTotal") <= 0) {
-		ASSERT_EQ(0, hwp_write_file("/sys/block/zram0/disksize",
-					    "256M")) {
-			TH_LOG("cannot size /dev/zram0");
-		}
-		ASSERT_EQ(0, system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0")) {
-			TH_LOG("cannot swap on /dev/zram0");
-		}
+	err = hwp_zram_swapon();
+	ASSERT_EQ(0, err) {
+		TH_LOG("cannot swap on /dev/zram0: %s", strerror(-err));
 	}
-	ASSERT_GT(hwp_meminfo_kb("SwapTotal"), 0);
 }
 
 FIXTURE_TEARDOWN(swap)
