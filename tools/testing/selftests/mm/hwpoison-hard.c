@@ -50,6 +50,23 @@ HWP_SIGBUS_STATE;
 #define DISK_FILE	"/mnt/disk/hwpoison-hard.dat"
 #define FILTER_FILE	"/mnt/disk/hwpoison-hard-filter.dat"
 
+/*
+ * Report an error in @pfn, hwp_inject_pfn() returning @ret: HardwareCorrupted
+ * grows by a page and the failure is booked once, as "@type: @result".
+ */
+#define EXPECT_INJECT_BOOKED(pfn, ret, type, result)			\
+	do {								\
+		uint64_t __ipfn = (pfn);				\
+		long __ihc = hwp_corrupted_kb();			\
+		struct hwp_mf_stats __ibefore;				\
+									\
+		ASSERT_TRUE(hwp_mf_stats_read(&__ibefore));		\
+		ASSERT_EQ(0, hwp_mf_trace_start());			\
+		EXPECT_EQ((ret), hwp_inject_pfn(__ipfn));		\
+		EXPECT_EQ(__ihc + KB(1), hwp_corrupted_kb());		\
+		HWP_EXPECT_MF_BOOKED(&__ibefore, __ipfn, (type), (result)); \
+	} while (0)
+
 /* kpageflags of @pfn with the bits in @mask equal to @want, within @ms. */
 static bool wait_kpf(uint64_t pfn, uint64_t mask, uint64_t want, int ms)
 {
@@ -116,8 +133,7 @@ TEST(pinned_longterm_anon)
 	uint64_t want = BIT_ULL(KPF_HWPOISON) | KPF_ANON_PAGE |
 			BIT_ULL(KPF_OWNER_2) | BIT_ULL(KPF_UPTODATE) |
 			BIT_ULL(KPF_DIRTY) | BIT_ULL(KPF_REFERENCED);
-	long ps = hwp_page_size(), hc;
-	struct hwp_mf_stats before;
+	long ps = hwp_page_size();
 	uint64_t pfns[4], flags;
 	int ring;
 	char *p;
@@ -129,12 +145,7 @@ TEST(pinned_longterm_anon)
 	ring = hwp_pin_longterm(p + ps, ps);
 	ASSERT_LE(0, ring);
 
-	hc = hwp_corrupted_kb();
-	ASSERT_TRUE(hwp_mf_stats_read(&before));
-	ASSERT_EQ(0, hwp_mf_trace_start());
-	EXPECT_EQ(0, hwp_inject_pfn(pfns[1]));
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfns[1], "dirty LRU page", "Recovered");
+	EXPECT_INJECT_BOOKED(pfns[1], 0, "dirty LRU page", "Recovered");
 	flags = hwp_kpageflags(pfns[1]);
 	EXPECT_EQ(want, flags) {
 		TH_LOG("pinned page: kpageflags %#llx",
@@ -392,7 +403,6 @@ TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
 	uint64_t iso = BIT_ULL(KPF_LRU) | BIT_ULL(KPF_LOCKED) | wb;
 	struct mover m = { .status = -1, .ret = -1 };
 	long ps = hwp_page_size(), hc;
-	struct hwp_mf_stats before;
 	uint64_t pfn, flags;
 	pthread_t thread;
 	int home = -1, ms;
@@ -429,11 +439,7 @@ TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
 	EXPECT_FALSE(__atomic_load_n(&m.done, __ATOMIC_SEQ_CST));
 
 	hc = hwp_corrupted_kb();
-	ASSERT_TRUE(hwp_mf_stats_read(&before));
-	ASSERT_EQ(0, hwp_mf_trace_start());
-	EXPECT_EQ(-EBUSY, hwp_inject_pfn(pfn));
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfn, "get hwpoison page", "Ignored");
+	EXPECT_INJECT_BOOKED(pfn, -EBUSY, "get hwpoison page", "Ignored");
 	flags = hwp_kpageflags(pfn);
 	EXPECT_EQ(poison | BIT_ULL(KPF_LOCKED) | wb,
 		  flags & (poison | iso));
@@ -488,8 +494,7 @@ TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
  */
 TEST(shmem_thp_tail)
 {
-	long ps = hwp_page_size(), hc, huge, pmd;
-	struct hwp_mf_stats before;
+	long ps = hwp_page_size(), huge, pmd;
 	uint64_t head, pfn, flags;
 	char *p, *buf;
 	int fd, i, moved = 0, bad = 0;
@@ -516,12 +521,7 @@ TEST(shmem_thp_tail)
 	pmd = settled_kb("ShmemPmdMapped");
 	ASSERT_LE(2048, pmd);
 
-	hc = hwp_corrupted_kb();
-	ASSERT_TRUE(hwp_mf_stats_read(&before));
-	ASSERT_EQ(0, hwp_mf_trace_start());
-	EXPECT_EQ(0, hwp_inject_pfn(pfn));
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfn, "dirty LRU page", "Recovered");
+	EXPECT_INJECT_BOOKED(pfn, 0, "dirty LRU page", "Recovered");
 	EXPECT_EQ(0, hwp_sigbus_count());
 	/* Split: no huge page left, every other page where it was. */
 	EXPECT_EQ(huge - 2048, settled_kb("ShmemHugePages"));
@@ -572,8 +572,7 @@ TEST(shmem_thp_tail)
  */
 TEST(file_thp_tail)
 {
-	long ps = hwp_page_size(), hc, huge;
-	struct hwp_mf_stats before;
+	long ps = hwp_page_size(), huge;
 	uint64_t head, pfn, flags;
 	int fd, i;
 	char *p, *buf;
@@ -611,12 +610,7 @@ TEST(file_thp_tail)
 	huge = settled_kb("FileHugePages");
 	ASSERT_LE(2048, huge);
 
-	hc = hwp_corrupted_kb();
-	ASSERT_TRUE(hwp_mf_stats_read(&before));
-	ASSERT_EQ(0, hwp_mf_trace_start());
-	EXPECT_EQ(0, hwp_inject_pfn(pfn));
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfn, "clean LRU page", "Recovered");
+	EXPECT_INJECT_BOOKED(pfn, 0, "clean LRU page", "Recovered");
 	EXPECT_EQ(huge - 2048, settled_kb("FileHugePages"));
 	EXPECT_FALSE(hwp_kpageflags(head) & BIT_ULL(KPF_THP));
 	flags = hwp_kpageflags(pfn);
@@ -713,14 +707,7 @@ TEST(mlocked_counter)
 static void expect_free_page_retired(struct __test_metadata *_metadata,
 				     uint64_t pfn)
 {
-	struct hwp_mf_stats before;
-	long hc = hwp_corrupted_kb();
-
-	ASSERT_TRUE(hwp_mf_stats_read(&before));
-	ASSERT_EQ(0, hwp_mf_trace_start());
-	EXPECT_EQ(0, hwp_inject_pfn(pfn));
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfn, "free buddy page", "Recovered");
+	EXPECT_INJECT_BOOKED(pfn, 0, "free buddy page", "Recovered");
 	HWP_EXPECT_WITHHELD(pfn);
 }
 
@@ -1087,9 +1074,7 @@ FIXTURE_TEARDOWN(kernel)
 TEST_F(kernel, page_no_flags)
 {
 	uint64_t cand[256], pfn = 0, flags;
-	struct hwp_mf_stats before;
 	int n, i;
-	long hc;
 
 	ASSERT_TRUE(hwp_have_debugfs_injector());
 	n = hwp_find_pfns(0, ~0ULL, cand, 256);
@@ -1105,12 +1090,7 @@ TEST_F(kernel, page_no_flags)
 		TH_LOG("no kernel page without flags among %d candidates", n);
 	}
 
-	hc = hwp_corrupted_kb();
-	ASSERT_TRUE(hwp_mf_stats_read(&before));
-	ASSERT_EQ(0, hwp_mf_trace_start());
-	EXPECT_EQ(-EBUSY, hwp_inject_pfn(pfn));
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfn, "get hwpoison page", "Ignored");
+	EXPECT_INJECT_BOOKED(pfn, -EBUSY, "get hwpoison page", "Ignored");
 	flags = hwp_kpageflags(pfn);
 	EXPECT_EQ(BIT_ULL(KPF_HWPOISON), flags) {
 		TH_LOG("pfn %#llx: kpageflags %#llx",
