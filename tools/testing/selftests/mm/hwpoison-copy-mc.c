@@ -236,17 +236,12 @@ TEST_F(copy_mc, collapse_file)
 	long ps = hwp_page_size();
 	int npages = HPAGE_SIZE / ps, target = 300, i, bad = 0, fd;
 	uint64_t pfn;
-	char *p, *buf;
+	char *p;
 
 	fd = open(DISK_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		SKIP(return, "no scratch disk: %s", strerror(errno));
-	buf = malloc(ps);
-	ASSERT_NE(NULL, buf);
-	for (i = 0; i < npages; i++) {
-		hwp_fill(buf, ps, i + 43);
-		ASSERT_EQ(ps, pwrite(fd, buf, ps, (off_t)i * ps));
-	}
+	ASSERT_EQ(0, hwp_write_filled(fd, npages, 43));
 	ASSERT_EQ(0, fsync(fd));
 	close(fd);
 	/* Collapsing a file's page cache needs it open for reading only. */
@@ -276,7 +271,6 @@ TEST_F(copy_mc, collapse_file)
 	EXPECT_EQ(0, hwp_sigbus_count());
 	munmap(p, HPAGE_SIZE);
 	close(fd);
-	free(buf);
 	unlink(DISK_FILE);
 }
 

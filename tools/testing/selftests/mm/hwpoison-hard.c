@@ -242,27 +242,15 @@ static int loopfs_set_frozen(int disk_fd, bool *frozen, bool freeze)
  */
 static int loopfs_file(unsigned int seed)
 {
-	long ps = hwp_page_size();
-	char *buf = malloc(ps);
-	int fd, i;
+	int fd = open(LOOP_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
 
-	fd = open(LOOP_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || !buf)
-		goto fail;
-	for (i = 0; i < 4; i++) {
-		hwp_fill(buf, ps, i + seed);
-		if (pwrite(fd, buf, ps, (off_t)i * ps) != ps)
-			goto fail;
-	}
-	if (fsync(fd))
-		goto fail;
-	free(buf);
-	return fd;
-fail:
-	free(buf);
-	if (fd >= 0)
+	if (fd < 0)
+		return -1;
+	if (hwp_write_filled(fd, 4, seed) || fsync(fd)) {
 		close(fd);
-	return -1;
+		return -1;
+	}
+	return fd;
 }
 
 /* Page @idx of the open file holds pattern @seed, read through the file. */
@@ -574,8 +562,8 @@ TEST(file_thp_tail)
 {
 	long ps = hwp_page_size(), huge;
 	uint64_t head, pfn, flags;
-	int fd, i;
-	char *p, *buf;
+	char *p;
+	int fd;
 
 	ASSERT_TRUE(hwp_have_debugfs_injector());
 	hwp_catch_sigbus();
@@ -583,15 +571,9 @@ TEST(file_thp_tail)
 	ASSERT_LE(0, fd) {
 		TH_LOG("no scratch disk at /mnt/disk: %s", strerror(errno));
 	}
-	buf = malloc(ps);
-	ASSERT_NE(NULL, buf);
-	for (i = 0; i < HPAGE_NR; i++) {
-		hwp_fill(buf, ps, i + 60);
-		ASSERT_EQ(ps, pwrite(fd, buf, ps, (off_t)i * ps));
-	}
+	ASSERT_EQ(0, hwp_write_filled(fd, HPAGE_NR, 60));
 	ASSERT_EQ(0, fsync(fd));
 	close(fd);
-	free(buf);
 	/* Collapsing a file's page cache needs it open for reading only. */
 	fd = open(DISK_FILE, O_RDONLY);
 	ASSERT_LE(0, fd);

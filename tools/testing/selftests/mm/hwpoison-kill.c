@@ -502,7 +502,7 @@ static int make_file(bool shmem, bool dirty)
 {
 	long ps = hwp_page_size();
 	char *buf = malloc(ps);
-	int fd, i;
+	int fd;
 
 	if (!buf)
 		return -1;
@@ -510,12 +510,7 @@ static int make_file(bool shmem, bool dirty)
 		     open(DISK_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		goto out;
-	for (i = 0; i < NPAGES; i++) {
-		hwp_fill(buf, ps, SEED + i);
-		if (pwrite(fd, buf, ps, i * ps) != ps)
-			goto bad;
-	}
-	if (!shmem && fsync(fd))
+	if (hwp_write_filled(fd, NPAGES, SEED) || (!shmem && fsync(fd)))
 		goto bad;
 	if (dirty) {
 		hwp_fill(buf, ps, DIRTY_SEED);

@@ -876,6 +876,27 @@ static inline char *hwp_map_filled(int npages, unsigned int seed,
 }
 
 /*
+ * Write @npages pages to the open file @fd from its start, page i filled
+ * with seed i + @seed. 0 or -errno.
+ */
+static inline int hwp_write_filled(int fd, int npages, unsigned int seed)
+{
+	long ps = hwp_page_size();
+	char *buf = malloc(ps);
+	int i, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < npages && !err; i++) {
+		hwp_fill(buf, ps, i + seed);
+		if (pwrite(fd, buf, ps, (off_t)i * ps) != ps)
+			err = -EIO;
+	}
+	free(buf);
+	return err;
+}
+
+/*
  * Make sure the machine swaps: on the suite's guests that means zram0,
  * sized and swapped on here the first time. 0 or -errno.
  */
