@@ -59,12 +59,9 @@ static void victim(struct victim_report *r, int to_parent, int from_parent,
 	hwp_catch_sigbus();
 	if (early)
 		prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0);
-	p = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	p = hwp_map_filled(NPAGES, 0, NULL);
+	if (!p)
 		_exit(2);
-	for (i = 0; i < NPAGES; i++)
-		hwp_fill(p + i * ps, ps, i);
 	r->pfn = hwp_virt_to_pfn(p + TARGET * ps);
 	r->target = (uintptr_t)(p + TARGET * ps);
 	if (write(to_parent, "r", 1) != 1)
@@ -276,12 +273,8 @@ TEST(madvise_self)
 	int ret;
 
 	hwp_catch_sigbus();
-	p = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	hwp_fill(p, ps, 7);
-	hwp_fill(p + ps, ps, 8);
-	hwp_fill(p + 2 * ps, ps, 9);
+	p = hwp_map_filled(3, 7, NULL);
+	ASSERT_NE(NULL, p);
 	pfn = hwp_virt_to_pfn(p + ps);
 	ASSERT_NE(0, pfn);
 	hc_before = hwp_corrupted_kb();

@@ -41,12 +41,8 @@ TEST(srao_early_kill)
 	hwp_catch_sigbus();
 	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY,
 			   0, 0));
-	p = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	hwp_fill(p, ps, 1);
-	hwp_fill(p + ps, ps, 2);
-	hwp_fill(p + 2 * ps, ps, 3);
+	p = hwp_map_filled(3, 1, NULL);
+	ASSERT_NE(NULL, p);
 	pfn = hwp_virt_to_pfn(p + ps);
 	ASSERT_NE(0, pfn);
 	hc_before = hwp_corrupted_kb();
@@ -166,11 +162,8 @@ TEST(srar_consumer)
 	CPU_SET(0, &set);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
 	hwp_catch_sigbus();
-	p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	hwp_fill(p, ps, 9);
-	pfn = hwp_virt_to_pfn(p);
+	p = hwp_map_filled(1, 9, &pfn);
+	ASSERT_NE(NULL, p);
 	ASSERT_NE(0, pfn);
 
 	ASSERT_EQ(0, hwp_request_mce("srar", pfn));

@@ -264,11 +264,8 @@ TEST(pinned_fails_cleanly)
 	char *p;
 
 	hwp_catch_sigbus();
-	p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	hwp_fill(p, ps, 11);
-	pfn = hwp_virt_to_pfn(p);
+	p = hwp_map_filled(1, 11, &pfn);
+	ASSERT_NE(NULL, p);
 	ring = hwp_pin_longterm(p, ps);
 	ASSERT_LE(0, ring);
 

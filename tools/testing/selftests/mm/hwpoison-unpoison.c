@@ -160,11 +160,8 @@ TEST(held_then_released)
 	long hc;
 	char *p;
 
-	p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	hwp_fill(p, ps, 3);
-	pfn = hwp_virt_to_pfn(p);
+	p = hwp_map_filled(1, 3, &pfn);
+	ASSERT_NE(NULL, p);
 	ASSERT_NE(0, pfn);
 	ring = hwp_pin_longterm(p, ps);
 	ASSERT_LE(0, ring);
