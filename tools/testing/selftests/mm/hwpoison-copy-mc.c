@@ -24,7 +24,6 @@
 HWP_SIGBUS_STATE;
 
 #define FAIL		"/sys/kernel/debug/fail_copy_mc/"
-#define HPAGE_SIZE	(2UL << 20)
 #define DISK_FILE	"/mnt/disk/hwpoison-copy-mc.dat"
 #define THP		"/sys/kernel/mm/transparent_hugepage/"
 

@@ -39,8 +39,6 @@ HWP_SIGBUS_STATE;
 #endif
 
 #define KB(pages)	((pages) * hwp_page_size() / 1024)
-#define HPAGE_SIZE	(2UL << 20)
-#define HPAGE_NR	512
 #define THP_TARGET	300
 
 #define LOOP_IMG	"/mnt/disk/hwpoison-hard.img"

@@ -13,8 +13,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define HPAGE_SIZE	(2UL << 20)
-#define HPAGE_NR	512
 #define NR_HUGE		"/proc/sys/vm/nr_hugepages"
 #define FREE_HUGE	"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 

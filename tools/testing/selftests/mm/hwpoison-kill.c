@@ -33,7 +33,6 @@ HWP_SIGBUS_STATE;
 #define MAX_THREADS	3
 #define MAX_SIGS	8
 #define NPAGES		4
-#define HPAGE_SIZE	(2UL << 20)
 #define EARLY_KILL	"/proc/sys/vm/memory_failure_early_kill"
 #define DISK_FILE	"/mnt/disk/hwpoison-kill.dat"
 #define SEED		40	/* page i of a mapping holds SEED + i */

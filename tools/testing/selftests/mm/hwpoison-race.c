@@ -125,7 +125,6 @@ TEST_F_TIMEOUT(race, soft_offline_vs_writers_and_compaction, 120)
 	EXPECT_EQ(0, reused);
 }
 
-#define HPAGE_SIZE	(2UL << 20)
 #define NR_HUGE		"/proc/sys/vm/nr_hugepages"
 
 struct pool_race {

@@ -13,8 +13,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define HPAGE_SIZE	(2UL << 20)
-
 enum backing { ANON, SHMEM, FILE_CLEAN, THP, HUGETLB };
 
 static long read_sys_long(const char *path)

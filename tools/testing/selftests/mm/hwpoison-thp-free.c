@@ -15,9 +15,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define HPAGE_SIZE		(2UL << 20)
-#define HPAGE_NR		512
-
 FIXTURE(thp)
 {
 };

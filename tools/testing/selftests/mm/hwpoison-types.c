@@ -10,7 +10,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define HPAGE_SIZE	(2UL << 20)
 #define NR_HUGE		"/proc/sys/vm/nr_hugepages"
 #define DISK_FILE	"/mnt/disk/hwpoison-types.dat"
 

@@ -22,7 +22,6 @@
 
 HWP_SIGBUS_STATE;
 
-#define HPAGE_SIZE	(2UL << 20)
 #define NR_HUGE		"/proc/sys/vm/nr_hugepages"
 
 #ifndef MFD_HUGETLB

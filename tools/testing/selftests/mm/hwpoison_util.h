@@ -56,6 +56,10 @@
 #define HWP_KPF_HWPOISON	KPF_HWPOISON
 #define HWP_KPF_BUDDY		KPF_BUDDY
 
+/* A PMD-sized page on x86-64: a THP, or a default-sized hugetlb page. */
+#define HPAGE_SIZE		(2UL << 20)
+#define HPAGE_NR		512
+
 #define HWP_PM_PRESENT		BIT_ULL(63)
 #define HWP_PM_SWAP		BIT_ULL(62)
 #define HWP_PM_PFN_MASK		(BIT_ULL(55) - 1)
@@ -371,17 +375,16 @@ static inline int hwp_pin_longterm(void *addr, size_t len)
  */
 static inline uint64_t hwp_free_huge_page_pfn(void)
 {
-	size_t len = 2UL << 20;
 	uint64_t pfn;
 	char *p;
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, HPAGE_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
 	p[0] = 1;
 	pfn = hwp_virt_to_pfn(p);
-	munmap(p, len);
+	munmap(p, HPAGE_SIZE);
 	return pfn;
 }
 
