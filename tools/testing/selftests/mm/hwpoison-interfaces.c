@@ -18,11 +18,6 @@ HWP_SIGBUS_STATE;
 #define TRACEFS		"/sys/kernel/tracing/"
 #define EVENT		TRACEFS "events/ras/memory_failure_event/enable"
 
-static long node_stat(const char *name)
-{
-	return hwp_node_stat(name);
-}
-
 /* Read the whole trace buffer into a malloc'ed string. */
 static char *read_trace(void)
 {
@@ -108,9 +103,11 @@ TEST(node_counters)
 	static const char * const names[] = {
 		"total", "ignored", "failed", "delayed", "recovered",
 	};
-	long total = node_stat("total"), recovered = node_stat("recovered");
-	long failed = node_stat("failed"), ignored = node_stat("ignored");
-	long delayed = node_stat("delayed");
+	long total = hwp_node_stat("total");
+	long recovered = hwp_node_stat("recovered");
+	long failed = hwp_node_stat("failed");
+	long ignored = hwp_node_stat("ignored");
+	long delayed = hwp_node_stat("delayed");
 	int i, node, nodes = 0;
 	char path[128];
 	uint64_t pfns[4];
@@ -138,11 +135,11 @@ TEST(node_counters)
 	ASSERT_EQ(4, hwp_free_pfns(pfns, 4));
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, hwp_inject_pfn(pfns[i]));
-	EXPECT_EQ(total + 4, node_stat("total"));
-	EXPECT_EQ(recovered + 4, node_stat("recovered"));
-	EXPECT_EQ(failed, node_stat("failed"));
-	EXPECT_EQ(ignored, node_stat("ignored"));
-	EXPECT_EQ(delayed, node_stat("delayed"));
+	EXPECT_EQ(total + 4, hwp_node_stat("total"));
+	EXPECT_EQ(recovered + 4, hwp_node_stat("recovered"));
+	EXPECT_EQ(failed, hwp_node_stat("failed"));
+	EXPECT_EQ(ignored, hwp_node_stat("ignored"));
+	EXPECT_EQ(delayed, hwp_node_stat("delayed"));
 }
 
 struct ledger {
@@ -152,9 +149,9 @@ struct ledger {
 static void ledger_read(struct ledger *l)
 {
 	l->hc = hwp_corrupted_kb();
-	l->total = node_stat("total");
-	l->recovered = node_stat("recovered");
-	l->failed = node_stat("failed");
+	l->total = hwp_node_stat("total");
+	l->recovered = hwp_node_stat("recovered");
+	l->failed = hwp_node_stat("failed");
 }
 
 /*
@@ -245,7 +242,7 @@ TEST(concurrent_reports)
 
 		ASSERT_NE(0, pfn);
 		hc = hwp_corrupted_kb();
-		total = node_stat("total");
+		total = hwp_node_stat("total");
 		pthread_barrier_init(&barrier, NULL, N);
 		for (i = 0; i < N; i++) {
 			r[i].pfn = pfn;
@@ -263,7 +260,7 @@ TEST(concurrent_reports)
 		EXPECT_EQ(1, ok);
 		EXPECT_EQ(N - 1, again);
 		EXPECT_EQ(hc + hwp_page_size() / 1024, hwp_corrupted_kb());
-		EXPECT_EQ(total + 1, node_stat("total"));
+		EXPECT_EQ(total + 1, hwp_node_stat("total"));
 	}
 }
 
