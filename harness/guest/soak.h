@@ -123,6 +123,7 @@ struct soak_worker {
 	uint64_t units_lost;	/* lost after an expected hard offline */
 	uint64_t lost_silent;	/* dirty file page lost without a signal */
 	uint64_t sig_expected, sig_unexpected;
+	uint64_t ao_unjudged;	/* BUS_MCEERR_AO beyond the queue */
 	uint64_t data_lost;	/* wrong data where nothing was offlined */
 	uint64_t eio_expected, eio_unexpected;
 	uint64_t rewrites;

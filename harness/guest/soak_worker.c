@@ -46,10 +46,31 @@ static volatile sig_atomic_t nqueued;
 
 #define barrier()	__asm__ __volatile__("" : : : "memory")
 
+/* "<text> code <c> addr 0x<hex>\n" to stdout, from a signal handler. */
+static void write_fault(const char *text, int code, void *addr)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[128];
+	uintptr_t a = (uintptr_t)addr;
+	size_t n = 0;
+	int i;
+
+	while (*text && n < 64)
+		buf[n++] = *text++;
+	memcpy(buf + n, " code ", 6);
+	n += 6;
+	buf[n++] = '0' + (code % 10);
+	memcpy(buf + n, " addr 0x", 8);
+	n += 8;
+	for (i = 2 * sizeof(a) - 1; i >= 0; i--)
+		buf[n++] = digits[(a >> (4 * i)) & 15];
+	buf[n++] = '\n';
+	if (write(1, buf, n) < 0)
+		_exit(4);
+}
+
 static void worker_sigbus(int sig, siginfo_t *si, void *uc)
 {
-	static const char msg[] = "VIOLATION SIGBUS outside an armed access\n";
-
 	(void)sig;
 	(void)uc;
 	if (armed) {
@@ -59,17 +80,24 @@ static void worker_sigbus(int sig, siginfo_t *si, void *uc)
 		last_fault.lsb = si->si_addr_lsb;
 		siglongjmp(fault_jmp, 1);
 	}
-	/* Action optional: nothing to jump out of, judged in the loop. */
-	if (si->si_code == BUS_MCEERR_AO && nqueued < 32) {
-		queued[nqueued].code = si->si_code;
-		queued[nqueued].addr = si->si_addr;
-		queued[nqueued].lsb = si->si_addr_lsb;
-		nqueued++;
+	/*
+	 * Action optional: nothing to jump out of, judged in the loop; one
+	 * that does not fit in the queue is counted and not judged.
+	 */
+	if (si->si_code == BUS_MCEERR_AO) {
+		if (nqueued < 32) {
+			queued[nqueued].code = si->si_code;
+			queued[nqueued].addr = si->si_addr;
+			queued[nqueued].lsb = si->si_addr_lsb;
+			nqueued++;
+		} else {
+			me->ao_unjudged++;
+		}
 		return;
 	}
 	/* Returning would fault again at once. */
-	if (write(1, msg, sizeof(msg) - 1) < 0)
-		_exit(4);
+	write_fault("VIOLATION SIGBUS outside an armed access:", si->si_code,
+		    si->si_addr);
 	_exit(3);
 }
 
