@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Soft offline: retire a page that still holds good data but has had too
+ * many corrected errors, before it fails for good.
+ *
+ * It never kills and never loses data: the contents move first (the page
+ * is migrated, or a clean page cache page nobody maps is dropped, or a
+ * free huge page is dissolved), the page is then taken out of every place
+ * that could hand it out again (the LRU, the page cache, the buddy free
+ * lists), and only then is PG_hwpoison set. The page stays held by one
+ * reference, as unpoison expects. An in-use page needs no draining of the
+ * per-CPU free lists: only a free page can sit on one, and only a free
+ * page that is not on the buddy lists pays for that.
+ */
+#define pr_fmt(fmt) "Soft offline: " fmt
+
+#include <linux/mm.h>
+#include <linux/gfp.h>
+#include <linux/huge_mm.h>
+#include <linux/hugetlb.h>
+#include <linux/memcontrol.h>
+#include <linux/memory_hotplug.h>
+#include <linux/migrate.h>
+#include <linux/mm_inline.h>
+#include <linux/page-flags.h>
+#include <linux/pagemap.h>
+
+#include "internal.h"
+#include "sysctl.h"
+
+/* How a page stands when soft offline takes hold of it. */
+enum so_hold {
+	SO_IN_USE,	/* in use and movable: we hold a reference */
+	SO_FREE,	/* free, or nobody's (maybe on a per-CPU free list) */
+	SO_BUSY,	/* changing owner as we looked, again and again */
+	SO_UNMOVABLE,	/* in use by something that cannot be moved */
+};
+
+/* Times an unmovable page is looked at again, after flushing LRU batches. */
+#define SO_SHAKES	3
+
+/* In use, and something migration knows how to move? */
+static bool so_movable(struct folio *folio)
+{
+	if (folio_test_slab(folio))
+		return false;
+	return folio_test_lru(folio) || __folio_test_movable(folio);
+}
+
+/*
+ * Take hold of @page. With @adopted the caller's reference on its folio
+ * is ours already. A page that is not movable may only be in a per-CPU
+ * LRU batch yet, or isolated for a moment: the batches are flushed and
+ * it is looked at again, a few times. A page with no reference is left
+ * to so_retire_free(), which can tell a free page on a per-CPU list from
+ * one that belongs to nobody.
+ */
+static enum so_hold so_take_hold(struct page *page, bool adopted)
+{
+	bool pinned_huge = false;
+	struct folio *folio;
+	int pass, got, shakes = 0;
+	bool hugetlb;
+
+	for (pass = 0; pass < 2 * SO_SHAKES; pass++) {
+		folio = page_folio(page);
+		if (!adopted) {
+			got = get_hwpoison_hugetlb_folio(folio, &hugetlb, false);
+			if (hugetlb && folio == page_folio(page)) {
+				if (got > 0)
+					return SO_IN_USE;
+				if (!got)
+					return SO_FREE;
+				/* Not migratable now (isolated, being set up). */
+				pinned_huge = true;
+				continue;
+			}
+			if (hugetlb) {
+				/* Dissolved or demoted under us. */
+				if (got > 0)
+					folio_put(folio);
+				continue;
+			}
+			if (!folio_try_get(folio))
+				return SO_FREE;
+			if (folio != page_folio(page)) {
+				folio_put(folio);
+				continue;
+			}
+		}
+		adopted = false;
+		if (folio_test_hugetlb(folio) || so_movable(folio))
+			return SO_IN_USE;
+		folio_put(folio);
+		if (shakes++ == SO_SHAKES)
+			return SO_UNMOVABLE;
+		shake_folio(folio);
+	}
+	return pinned_huge ? SO_UNMOVABLE : SO_BUSY;
+}
+
+/*
+ * Take a free page off the buddy free lists for good. One on a per-CPU
+ * list is moved to the buddy lists first: the zone's per-CPU lists are
+ * emptied and kept empty (zone_pcp_disable()) while we look again, so
+ * that a page still with no reference and not free then is nobody's to
+ * free (the tail of a larger kernel allocation): -EIO.
+ */
+static int so_take_off(struct page *page)
+{
+	struct zone *zone = page_zone(page);
+	int ret = 0, pass;
+
+	if (take_page_off_buddy(page))
+		return 0;
+	get_online_mems();
+	zone_pcp_disable(zone);
+	for (pass = 0; pass < 3; pass++) {
+		if (take_page_off_buddy(page))
+			goto out;
+		/* Being allocated or freed right now: look again. */
+		cond_resched();
+	}
+	ret = page_count(page) || is_free_buddy_page(page) ? -EBUSY : -EIO;
+out:
+	zone_pcp_enable(zone);
+	put_online_mems();
+	return ret;
+}
+
+/*
+ * Retire a free page: dissolve it if it is a free huge page (not with
+ * the per-CPU lists disabled: dissolving may take the CPU hotplug lock),
+ * take it off the free lists, then mark it and hold it.
+ */
+static int so_retire_free(struct page *page)
+{
+	int ret;
+
+	if (dissolve_free_hugetlb_folio(page_folio(page)))
+		return -EBUSY;
+	ret = so_take_off(page);
+	if (ret)
+		return ret;
+	SetPageHWPoison(page);
+	page_ref_inc(page);
+	num_poisoned_pages_inc(page_to_pfn(page));
+	return 0;
+}
+
+/*
+ * Retire a page that has left every mapping, its file and the LRU, and
+ * whose remaining reference is ours: it becomes the poison reference.
+ * Its memory cgroup lets go of it (migration moved the charge to the new
+ * page, except for a page freed under it).
+ */
+static void so_retire_held(struct page *page)
+{
+	mem_cgroup_uncharge(page_folio(page));
+	SetPageHWPoison(page);
+	num_poisoned_pages_inc(page_to_pfn(page));
+}
+
+enum so_drop {
+	SO_KEPT,	/* not a candidate: as it was, with our reference */
+	SO_DROPPED,	/* out of its file and off the LRU, ours the only ref */
+	SO_ISOLATED,	/* still in its file but off the LRU: to migrate */
+};
+
+/*
+ * A clean page cache page that nobody maps, locked, with our reference:
+ * drop it from its file (it is read again from disk when needed). It is
+ * taken off the LRU first, so that nobody else can isolate it meanwhile;
+ * if eviction then fails after all, it stays isolated for migration, our
+ * reference replaced by the isolation's.
+ */
+static enum so_drop so_drop_clean(struct folio *folio)
+{
+	struct address_space *mapping = folio_mapping(folio);
+
+	if (!mapping || folio_test_swapcache(folio) || folio_mapped(folio) ||
+	    folio_test_dirty(folio) || !folio_isolate_lru(folio))
+		return SO_KEPT;
+	/* The isolation's reference holds it now; eviction counts ours. */
+	folio_put(folio);
+	if (!mapping_evict_folio(mapping, folio))
+		return SO_ISOLATED;
+	/* What the LRU leaves on a page that is not freed through it. */
+	folio_clear_active(folio);
+	folio_clear_unevictable(folio);
+	return SO_DROPPED;
+}
+
+/* Split a THP holding @page (we hold a reference): @page's folio after. */
+static struct folio *so_split(struct page *page)
+{
+	int ret;
+
+	lock_page(page);
+	ret = split_huge_page(page);
+	unlock_page(page);
+	return ret ? NULL : page_folio(page);
+}
+
+/*
+ * Move an in-use page away and retire it. We hold a reference on its
+ * folio, which this consumes on every path.
+ */
+static int so_move(unsigned long pfn, struct page *page)
+{
+	struct migration_target_control mtc = {
+		.nid = NUMA_NO_NODE,
+		.gfp_mask = GFP_USER | __GFP_MOVABLE | __GFP_RETRY_MAYFAIL,
+		.reason = MR_MEMORY_FAILURE,
+	};
+	struct folio *folio = page_folio(page);
+	bool huge = folio_test_hugetlb(folio);
+	const char *what = huge ? "hugepage" : "page";
+	LIST_HEAD(list);
+	long ret;
+
+	if (!huge && folio_test_large(folio)) {
+		folio = so_split(page);
+		if (!folio) {
+			put_page(page);
+			pr_info("%#lx: thp split failed\n", pfn);
+			return -EBUSY;
+		}
+	}
+
+	folio_lock(folio);
+	if (!huge)
+		folio_wait_writeback(folio);
+	if (PageHWPoison(page)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		pr_info("%#lx: page already poisoned\n", pfn);
+		return 0;
+	}
+	switch (huge ? SO_KEPT : so_drop_clean(folio)) {
+	case SO_DROPPED:
+		folio_unlock(folio);
+		so_retire_held(page);
+		pr_info("%#lx: invalidated\n", pfn);
+		return 0;
+	case SO_ISOLATED:
+		/* Isolated as isolate_folio_to_list() would have. */
+		folio_unlock(folio);
+		node_stat_mod_folio(folio, NR_ISOLATED_ANON +
+				    folio_is_file_lru(folio),
+				    folio_nr_pages(folio));
+		list_add(&folio->lru, &list);
+		break;
+	case SO_KEPT:
+		folio_unlock(folio);
+		/* Isolation takes a reference of its own; ours goes. */
+		if (!isolate_folio_to_list(folio, &list)) {
+			folio_put(folio);
+			pr_info("%#lx: %s isolation failed, page count %d, type %pGp\n",
+				pfn, what, page_count(page), &page->flags);
+			return -EBUSY;
+		}
+		folio_put(folio);
+		break;
+	}
+
+	ret = migrate_pages(&list, alloc_migration_target, NULL,
+			    (unsigned long)&mtc, MIGRATE_SYNC,
+			    MR_MEMORY_FAILURE, NULL);
+	if (ret) {
+		if (!list_empty(&list))
+			putback_movable_pages(&list);
+		pr_info("%#lx: %s migration failed %ld, type %pGp\n",
+			pfn, what, ret, &page->flags);
+		return ret > 0 ? -EBUSY : ret;
+	}
+	/*
+	 * Moved. A huge page went back to its pool as a free huge page;
+	 * any other page is left with the isolation reference alone (for
+	 * MR_MEMORY_FAILURE migration keeps it), out of every mapping,
+	 * file and list.
+	 */
+	if (huge)
+		return so_retire_free(page) ? -EBUSY : 0;
+	so_retire_held(page);
+	return 0;
+}
+
+/**
+ * soft_offline_page - retire a page before it fails, keeping its data
+ * @pfn: the page frame
+ * @flags: MF_COUNT_INCREASED if the caller holds a reference on the
+ *	   page's folio, which this then consumes on every path (a caller
+ *	   with a reference cannot pass a pfn without a memory map); other
+ *	   flags are ignored
+ *
+ * Moves the data of an in-use page elsewhere (or drops a clean page cache
+ * page nobody maps), takes a free page off the free lists, dissolves a
+ * free huge page, and retires the page: PG_hwpoison, counted in
+ * HardwareCorrupted, never handed out again. Nobody is signalled, no data
+ * is lost; a page that cannot be moved stays as it is.
+ *
+ * Context: Process context; may sleep. Takes mf_mutex and the memory
+ * hotplug lock for reading.
+ * Return:
+ * * %0 - the page is retired, or was poisoned already;
+ * * %-ENXIO - @pfn has no memory map;
+ * * %-EIO - @pfn is not online memory, or the page cannot be moved;
+ * * %-EOPNOTSUPP - soft offline is disabled (vm.enable_soft_offline) or
+ *   the injector's filters exclude the page;
+ * * %-EBUSY - the page could not be isolated, split or taken off the free
+ *   lists;
+ * * another negative errno from migration.
+ */
+int soft_offline_page(unsigned long pfn, int flags)
+{
+	bool adopted = flags & MF_COUNT_INCREASED;
+	enum so_hold hold = SO_BUSY;
+	struct page *page;
+	int ret, tries;
+
+	if (!pfn_valid(pfn))
+		return -ENXIO;
+	page = pfn_to_online_page(pfn);
+	if (!page) {
+		if (adopted)
+			put_page(pfn_to_page(pfn));
+		return -EIO;
+	}
+	if (!READ_ONCE(sysctl_enable_soft_offline)) {
+		pr_info_once("disabled by /proc/sys/vm/enable_soft_offline\n");
+		if (adopted)
+			put_page(page);
+		return -EOPNOTSUPP;
+	}
+
+	mutex_lock(&mf_mutex);
+	if (PageHWPoison(page)) {
+		pr_info("%#lx: page already poisoned\n", pfn);
+		if (adopted)
+			put_page(page);
+		ret = 0;
+		goto unlock;
+	}
+	/* A free page can be allocated as we look: look once more. */
+	for (tries = 0; tries < 2; tries++) {
+		get_online_mems();
+		hold = so_take_hold(page, adopted);
+		put_online_mems();
+		adopted = false;
+
+		if (hwpoison_filter(page)) {
+			if (hold == SO_IN_USE)
+				put_page(page);
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (hold == SO_IN_USE) {
+			ret = so_move(pfn, page);
+			break;
+		}
+		if (hold == SO_UNMOVABLE) {
+			ret = -EIO;
+			break;
+		}
+		ret = hold == SO_FREE ? so_retire_free(page) : -EBUSY;
+		if (ret != -EBUSY)
+			break;
+	}
+	/* Only so_move() does not say -EIO for "no page soft offline knows". */
+	if (ret == -EIO && hold != SO_IN_USE)
+		pr_err("%#lx: unhandlable page\n", pfn);
+unlock:
+	mutex_unlock(&mf_mutex);
+	return ret;
+}
