@@ -169,11 +169,11 @@ out:
  * Context: Process context; takes mf_mutex and the memory hotplug lock
  * for reading.
  * Return:
- * * 0           - the page is no longer poisoned,
- * * -EIO        - @pfn is not online memory,
- * * -EOPNOTSUPP - a hardware error was reported in this boot, or @pfn is
- *   part of the huge zero page,
- * * -EBUSY      - the page is not poisoned, or someone else still has it.
+ * * %0 - the page is no longer poisoned;
+ * * %-EIO - @pfn is not online memory;
+ * * %-EOPNOTSUPP - a hardware error was reported in this boot, or @pfn is
+ *   part of the huge zero page;
+ * * %-EBUSY - the page is not poisoned, or someone else still has it.
  */
 int unpoison_memory(unsigned long pfn)
 {
