@@ -53,7 +53,7 @@ FIXTURE_TEARDOWN(huge)
  * small free blocks first; so a window that was not quiet is tried again
  * on another free huge page, up to three in all.
  */
-TEST_F(huge, free_huge_page)
+TEST_F_TIMEOUT(huge, free_huge_page, 300)
 {
 	long hc, total, before = -1, after = -1, ps = hwp_page_size();
 	int ms, nbuddy = -1, i;
