@@ -176,6 +176,14 @@ static uint64_t entry_pfn(uintptr_t addr)
 	return (ent & HWP_PM_PFN_MASK) >> 5;
 }
 
+/* The pfn a present pte at @addr maps, else 0. */
+static uint64_t present_pfn(uintptr_t addr)
+{
+	uint64_t ent = soak_pagemap(pm_fd, addr);
+
+	return (ent & HWP_PM_PRESENT) ? ent & HWP_PM_PFN_MASK : 0;
+}
+
 static void hugetlb_grow_pool(void)
 {
 	char buf[24];
@@ -287,6 +295,20 @@ static int judge_signal(int code, void *addr, int lsb, uint64_t *markp)
 		   me->type != T_FILE_CLEAN;
 	if (expected) {
 		me->sig_expected++;
+	} else if (me->type == T_KSM &&
+		   soak_hard_contains(present_pfn(a & ~(uintptr_t)
+						  (hwp_page_size() - 1)))) {
+		/*
+		 * A unit of a group that ksmd merged into a KSM page the
+		 * soak had hard-offlined (the known 6.12 bug behind
+		 * mapped.ksm_remerge): its touch is the poisoned page's
+		 * action-required signal. Booked as that bug.
+		 */
+		me->sig_unexpected++;
+		soak_violation(V_KSM_REMERGE, "ksm: SIGBUS at unit %d, merged into "
+			       "the hard-offlined KSM page %#llx", i,
+			       (unsigned long long)present_pfn(a & ~(uintptr_t)
+					(hwp_page_size() - 1)));
 	} else if (me->type == T_FILE_CLEAN && !hp) {
 		/*
 		 * No hwpoison pte: the fault came from a poisoned page that
