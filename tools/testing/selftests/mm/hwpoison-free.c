@@ -44,6 +44,11 @@ static int offline(const char *entry, uint64_t pfn)
 	return hwp_sysfs_offline(entry, pfn);
 }
 
+/*
+ * Every case of this fixture first takes two settled MemFree readings
+ * (for withheld), which on a debug kernel can take longer than the
+ * default 30 s: each case has a limit of its own.
+ */
 FIXTURE_SETUP(freepage)
 {
 	ASSERT_TRUE(hwp_have_debugfs_injector());
@@ -116,7 +121,7 @@ TEST_F_TIMEOUT(freepage, never_reused, 600)
  * A second report of the same pfn is not a new error: -EHWPOISON from the
  * hard offline entries, 0 from soft offline, and no counter moves.
  */
-TEST_F(freepage, reported_twice)
+TEST_F_TIMEOUT(freepage, reported_twice, 300)
 {
 	long total = hwp_node_stat("total");
 	int ret;
