@@ -77,16 +77,9 @@ void soak_fuzz_init(uint64_t seed)
 /* Only pages without a state (there are none) pass the filter. */
 static void set_filter(bool on)
 {
-	char buf[32];
-
 	if (filter_on == on)
 		return;
-	snprintf(buf, sizeof(buf), "%llu",
-		 (unsigned long long)BIT_ULL(KPF_NOPAGE));
-	hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-mask", on ? buf : "0");
-	hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-value",
-		       on ? buf : "0");
-	hwp_write_file(HWP_DEBUGFS "corrupt-filter-enable", on ? "1" : "0");
+	hwp_flags_filter(on ? BIT_ULL(KPF_NOPAGE) : 0);
 	filter_on = on;
 }
 

@@ -151,24 +151,6 @@ TEST_F_TIMEOUT(freepage, unpoison, 300)
 	EXPECT_TRUE(seen);
 }
 
-/* The injector's flag filter set to "a free buddy page", or all off. */
-static int set_buddy_filter(bool on)
-{
-	char buf[32];
-	int ret;
-
-	snprintf(buf, sizeof(buf), "%llu",
-		 on ? (unsigned long long)BIT_ULL(KPF_BUDDY) : 0ULL);
-	ret = hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-mask", buf);
-	if (!ret)
-		ret = hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-value",
-				     buf);
-	if (!ret)
-		ret = hwp_write_file(HWP_DEBUGFS "corrupt-filter-enable",
-				     on ? "1" : "0");
-	return ret;
-}
-
 /*
  * Poison and unpoison many free pages: not one page is lost on the way.
  * MemFree cannot tell (the rest of the system allocates and frees all the
@@ -197,11 +179,11 @@ TEST(unpoison_no_leak)
 	 * flag filter passes a free buddy page and refuses (0, untouched) one
 	 * that was allocated since it was picked.
 	 */
-	ASSERT_EQ(0, set_buddy_filter(true));
+	ASSERT_EQ(0, hwp_flags_filter(BIT_ULL(KPF_BUDDY)));
 	for (i = 0; i < n; i++)
 		if (hwp_inject_pfn(pfns[i]))
 			failed++;
-	ASSERT_EQ(0, set_buddy_filter(false));
+	ASSERT_EQ(0, hwp_flags_filter(0));
 	ASSERT_EQ(0, failed);
 	for (i = 0, m = 0; i < n; i++)
 		if (hwp_pfn_poisoned(pfns[i]))

@@ -93,12 +93,7 @@ static uint64_t fuzz_pfn(uint64_t max, int i)
 
 static void set_filter(bool on)
 {
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)BIT_ULL(KPF_NOPAGE));
-	hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-mask", on ? buf : "0");
-	hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-value", on ? buf : "0");
-	hwp_write_file(HWP_DEBUGFS "corrupt-filter-enable", on ? "1" : "0");
+	hwp_flags_filter(on ? BIT_ULL(KPF_NOPAGE) : 0);
 }
 
 FIXTURE(fuzz)

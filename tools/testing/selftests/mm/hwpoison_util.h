@@ -512,6 +512,27 @@ static inline int hwp_mf_trace_read(struct hwp_mf_event *last)
 			  __s.recovered);				\
 	} while (0)
 
+/*
+ * The debugfs injector's page-flag filter: only pages with all of @flags
+ * (KPF_* bits) may be poisoned; 0 turns the filters off. 0 or -errno of
+ * the first write that failed.
+ */
+static inline int hwp_flags_filter(uint64_t flags)
+{
+	char buf[32];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)flags);
+	ret = hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-mask", buf);
+	if (!ret)
+		ret = hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-value",
+				     buf);
+	if (!ret)
+		ret = hwp_write_file(HWP_DEBUGFS "corrupt-filter-enable",
+				     flags ? "1" : "0");
+	return ret;
+}
+
 /* debugfs injector: poison @pfn as memory_failure() would. */
 static inline int hwp_inject_pfn(uint64_t pfn)
 {
