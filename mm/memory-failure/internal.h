@@ -83,6 +83,29 @@ void mf_count_result(unsigned long pfn, enum mf_action_page_type type,
 #endif
 const char *mf_page_type_name(enum mf_action_page_type type);
 
+/*
+ * kill.c: the processes to tell about a poisoned page. task_early_kill()
+ * and add_to_kill_ksm(), which KSM's rmap walk calls, are declared in
+ * mm/internal.h.
+ */
+void mf_collect_victims(struct folio *folio, struct page *page,
+			struct list_head *victims, bool force_early);
+#ifdef CONFIG_FS_DAX
+void mf_collect_fsdax_victims(struct page *page,
+			      struct address_space *mapping, pgoff_t pgoff,
+			      struct list_head *victims, bool pre_remove);
+#endif
+void mf_signal_victims(struct list_head *victims, bool lost,
+		       unsigned long pfn, int flags);
+void mf_unmap_dax_and_signal(struct list_head *victims, unsigned long pfn,
+			     struct address_space *mapping, pgoff_t index,
+			     int flags);
+int mf_kill_accessing(unsigned long pfn, int flags);
+
+/* devmap.c: ZONE_DEVICE memory. */
+struct dev_pagemap;
+int mf_handle_devmap(unsigned long pfn, int flags, struct dev_pagemap *pgmap);
+
 /* Still in mm/memory-failure.c: the raw error lists of hugetlb folios. */
 #ifdef CONFIG_HUGETLB_PAGE
 unsigned long folio_free_raw_hwp(struct folio *folio, bool move_flag);

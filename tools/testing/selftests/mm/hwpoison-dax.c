@@ -87,6 +87,14 @@ static int dax_setup(char *why, size_t len)
 	return 0;
 }
 
+/*
+ * Pages of the device that earlier cases of this boot poisoned and that
+ * map_dax() could not touch: PG_hwpoison stays on their struct pages when
+ * the device is set up again, and a fault must not map a poisoned pfn (ours
+ * refuses it; 6.12 maps it again, see two_mappers_late_touch).
+ */
+static unsigned int dax_lost;
+
 static char *map_dax(int *fdp)
 {
 	long ps = hwp_page_size();
@@ -102,8 +110,14 @@ static char *map_dax(int *fdp)
 		close(*fdp);
 		return NULL;
 	}
-	for (i = 0; i < NPAGES; i++)
-		hwp_fill(p + i * ps, ps, i + 40);
+	hwp_catch_sigbus();
+	for (i = 0; i < NPAGES; i++) {
+		if (hwp_write_faults(p + i * ps, 0))
+			dax_lost |= 1u << i;
+		else
+			hwp_fill(p + i * ps, ps, i + 40);
+	}
+	hwp_reset_sigbus();
 	return p;
 }
 
@@ -170,7 +184,7 @@ static void mapper(struct report *r, bool early)
 	r->target_mapped = !!(hwp_pagemap_entry(p + r->index * ps) &
 			      HWP_PM_PRESENT);
 	for (i = 0; i < NPAGES; i++)
-		if (i != r->index &&
+		if (i != r->index && !(dax_lost & (1u << i)) &&
 		    (!(hwp_pagemap_entry(p + i * ps) & HWP_PM_PRESENT) ||
 		     !hwp_check(p + i * ps, ps, i + 40)))
 			ok = 0;
@@ -227,7 +241,8 @@ FIXTURE_TEARDOWN(devdax)
  * page from its page table and is signalled at once (AO); one that did not
  * is left alone until it consumes the poison.
  */
-static void outside_report(struct __test_metadata *_metadata, bool early)
+static void outside_report(struct __test_metadata *_metadata, bool early,
+			   int index)
 {
 	struct report *r = new_report();
 	uint64_t pfn;
@@ -235,6 +250,7 @@ static void outside_report(struct __test_metadata *_metadata, bool early)
 	pid_t pid;
 
 	ASSERT_NE(NULL, r);
+	r->index = index;
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
@@ -268,12 +284,12 @@ static void outside_report(struct __test_metadata *_metadata, bool early)
 
 TEST_F(devdax, early_kill)
 {
-	outside_report(_metadata, true);
+	outside_report(_metadata, true, TARGET);
 }
 
 TEST_F(devdax, late_kill)
 {
-	outside_report(_metadata, false);
+	outside_report(_metadata, false, TARGET + 1);
 }
 
 /*
@@ -431,12 +447,14 @@ TEST_F(devdax, report_counted)
  */
 TEST_F(devdax, report_twice_counted_once)
 {
+	uint64_t pfn = dax_pfn(14);
 	long hc, total;
 
+	ASSERT_NE(0, pfn);
 	ASSERT_EQ(0, report_mapped(_metadata, 14));
 	hc = hwp_corrupted_kb();
 	total = hwp_node_stat("total");
-	EXPECT_EQ(-EHWPOISON, report_mapped(_metadata, 14));
+	EXPECT_EQ(-EHWPOISON, hwp_inject_pfn(pfn));
 	EXPECT_EQ(hc, hwp_corrupted_kb());
 	EXPECT_EQ(total, hwp_node_stat("total"));
 }
