@@ -473,6 +473,8 @@ static void print_workers(void)
 		       (unsigned long long)w->data_lost);
 		printf("worker.%s.ao_unjudged %llu\n", n,
 		       (unsigned long long)w->ao_unjudged);
+		printf("worker.%s.sigbus_swap_shared %llu\n", n,
+		       (unsigned long long)w->sig_swap_shared);
 		if (t == T_FILE_DIRTY) {
 			printf("worker.%s.lost_silent %llu\n", n,
 			       (unsigned long long)w->lost_silent);

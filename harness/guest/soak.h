@@ -124,6 +124,7 @@ struct soak_worker {
 	uint64_t lost_silent;	/* dirty file page lost without a signal */
 	uint64_t sig_expected, sig_unexpected;
 	uint64_t ao_unjudged;	/* BUS_MCEERR_AO beyond the queue */
+	uint64_t sig_swap_shared; /* ... at a slot another unit lost */
 	uint64_t data_lost;	/* wrong data where nothing was offlined */
 	uint64_t eio_expected, eio_unexpected;
 	uint64_t rewrites;

@@ -176,6 +176,51 @@ static uint64_t entry_pfn(uintptr_t addr)
 	return (ent & HWP_PM_PFN_MASK) >> 5;
 }
 
+/*
+ * The swap slot a swapped-out page at @addr sits in (type 0, the zram
+ * device: not a hwpoison or migration entry), as a non-zero key, else 0.
+ */
+static uint64_t swap_slot(uintptr_t addr)
+{
+	uint64_t ent = soak_pagemap(pm_fd, addr);
+
+	if ((ent & HWP_PM_PRESENT) || !(ent & HWP_PM_SWAP) || (ent & 0x1f))
+		return 0;
+	return ent & (HWP_PM_PFN_MASK | HWP_PM_SWAP);
+}
+
+/*
+ * Swap slots whose page was hard-offlined while in the swap cache: every
+ * pte of the slot is still a swap entry, and every swap-in of it fails
+ * with an action-required SIGBUS. A KSM page is swapped out as one page
+ * for all its sharers, so a whole group loses its data through one mark.
+ */
+#define LOST_SLOTS 256
+static uint64_t lost_slot[LOST_SLOTS];
+static int nlost_slot;
+
+static void lost_slot_add(uint64_t slot)
+{
+	lost_slot[nlost_slot++ % LOST_SLOTS] = slot;
+}
+
+/* Is @slot a slot known lost, or that of another unit marked for loss? */
+static bool slot_lost(uint64_t slot, int self)
+{
+	int j;
+
+	for (j = 0; j < LOST_SLOTS && j < nlost_slot; j++)
+		if (lost_slot[j] == slot)
+			return true;
+	for (j = 0; j < me->nunits; j++)
+		if (j != self && __atomic_load_n(&me->marks[j], __ATOMIC_SEQ_CST) &&
+		    swap_slot((uintptr_t)unit_addr(j)) == slot) {
+			lost_slot_add(slot);
+			return true;
+		}
+	return false;
+}
+
 /* The pfn a present pte at @addr maps, else 0. */
 static uint64_t present_pfn(uintptr_t addr)
 {
@@ -265,9 +310,10 @@ static bool replace_unit(int i, int tries)
 }
 
 /*
- * A SIGBUS at @addr: expected only at a unit marked for hard offline or
- * at a hwpoison entry of a pfn the soak hard-offlined, with the size of
- * the unit in lsb. A clean file page is dropped silently (6.12: "corrupted
+ * A SIGBUS at @addr: expected only at a unit marked for hard offline, at
+ * a hwpoison entry of a pfn the soak hard-offlined, or at a swap entry
+ * whose page was hard-offlined in the swap cache (a marked unit shares
+ * it), with the size of the unit in lsb. A clean file page is dropped silently (6.12: "corrupted
  * page was clean: dropped without side effects"), never signalled.
  * Counts the signal and returns the unit to replace, with its mark in
  * @markp if given, or -1: outside the worker's memory, or a clean file
@@ -276,8 +322,8 @@ static bool replace_unit(int i, int tries)
 static int judge_signal(int code, void *addr, int lsb, uint64_t *markp)
 {
 	uintptr_t a = (uintptr_t)addr;
-	uint64_t mark, hp;
-	bool expected;
+	uint64_t mark, hp, slot;
+	bool expected, sized;
 	int i;
 
 	if (a < me->base || a >= me->base + me->nunits * me->unit) {
@@ -289,12 +335,19 @@ static int judge_signal(int code, void *addr, int lsb, uint64_t *markp)
 	i = (a - me->base) / me->unit;
 	mark = __atomic_load_n(&me->marks[i], __ATOMIC_SEQ_CST);
 	hp = entry_pfn(a & ~(uintptr_t)(hwp_page_size() - 1));
-	expected = (mark || (hp && soak_hard_contains(hp))) &&
-		   (code == BUS_MCEERR_AR || code == BUS_MCEERR_AO) &&
-		   lsb == (me->type == T_HUGETLB ? 21 : 12) &&
-		   me->type != T_FILE_CLEAN;
+	slot = swap_slot(a & ~(uintptr_t)(hwp_page_size() - 1));
+	sized = (code == BUS_MCEERR_AR || code == BUS_MCEERR_AO) &&
+		lsb == (me->type == T_HUGETLB ? 21 : 12) &&
+		me->type != T_FILE_CLEAN;
+	expected = sized && (mark || (hp && soak_hard_contains(hp)));
+	if (expected && mark && slot)
+		lost_slot_add(slot);
 	if (expected) {
 		me->sig_expected++;
+	} else if (sized && code == BUS_MCEERR_AR && slot &&
+		   slot_lost(slot, i)) {
+		me->sig_expected++;
+		me->sig_swap_shared++;
 	} else if (me->type == T_KSM &&
 		   soak_hard_contains(present_pfn(a & ~(uintptr_t)
 						  (hwp_page_size() - 1)))) {
