@@ -2,11 +2,18 @@
 /*
  * Memory failure in ZONE_DEVICE memory: persistent memory mapped through
  * fsdax or device-dax. It is not online memory: there is no LRU, no free
- * list to take a page off and no second copy of the data, so a poisoned
- * pfn is flagged, every mapping of it is torn down and every process that
- * mapped it is signalled. A filesystem that owns the pfn (fsdax) is asked
- * first, through the device's pagemap operations; it finds the files and
- * calls back mf_dax_kill_procs().
+ * list to take a page off and no second copy of the data. A poisoned pfn
+ * is flagged, every mapping of it is torn down (the device-dax fault
+ * handler refuses to map it again) and the processes that must hear of it
+ * at once are signalled: the early-kill ones and the one that consumed
+ * the error. A filesystem that owns the pfn (fsdax) is asked first,
+ * through the device's pagemap operations; it finds the files and calls
+ * back mf_dax_kill_procs().
+ *
+ * A device-dax folio (dev_dax->align bytes, mapped whole) is the unit of
+ * loss: its head carries PG_hwpoison for any poisoned page in it. Tails
+ * are never flagged: with the vmemmap optimisation most tails share their
+ * struct pages, and a flag set on one would show on many pfns.
  */
 #define pr_fmt(fmt) "Memory failure: " fmt
 
@@ -19,59 +26,45 @@
 #include "internal.h"
 
 /*
- * Flag @page poisoned. A device-dax folio is mapped whole, so its head is
- * flagged as well: the fault handler and dax_lock_folio() users look there.
+ * No filesystem took the report (device-dax, fsdax whose filesystem cannot,
+ * other device memory): flag the folio, take every mapping of it away and
+ * signal who must hear now.
+ * Return: 0, -EOPNOTSUPP if the injector's filters skip the page, -EBUSY if
+ * the file behind a non-device-dax page could not be pinned.
  */
-static void mf_devmap_mark(struct folio *folio, struct page *page)
-{
-	SetPageHWPoison(page);
-	if (&folio->page != page)
-		SetPageHWPoison(&folio->page);
-}
-
-/*
- * No filesystem took the report (device-dax, or fsdax whose filesystem
- * cannot): tear down every mapping of the folio and kill its mappers.
- * Return: 0, -EOPNOTSUPP if the injector's filters skip the page, -EBUSY
- * if the dax entry could not be locked, -ENXIO for device-private memory.
- */
-static int mf_devdax_contain(unsigned long pfn, int flags,
+static int mf_devmap_contain(unsigned long pfn, int flags,
 			     struct dev_pagemap *pgmap)
 {
-	struct page *page = pfn_to_page(pfn);
-	struct folio *folio = page_folio(page);
+	struct folio *folio = pfn_folio(pfn);
+	dax_entry_t cookie = 0;
 	LIST_HEAD(victims);
-	dax_entry_t cookie;
 	int ret = 0;
 
 	/*
-	 * Device memory has no page lock: the dax entry lock keeps the file
-	 * (its inode) and the pfn's mappings in place until all are told.
+	 * A device-dax folio's mapping is the device's, kept by the pagemap
+	 * reference; a folio never faulted in has none and nobody maps it.
+	 * Any other folio is pinned to its file by the dax entry lock.
 	 */
-	cookie = dax_lock_folio(folio);
-	if (!cookie)
-		return -EBUSY;
+	if (pgmap->type != MEMORY_DEVICE_GENERIC) {
+		cookie = dax_lock_folio(folio);
+		if (!cookie)
+			return -EBUSY;
+	}
 	if (hwpoison_filter(&folio->page)) {
 		ret = -EOPNOTSUPP;
-		goto unlock;
+		goto out;
 	}
-	/* Memory only the device reaches needs the device's help. */
-	if (pgmap->type == MEMORY_DEVICE_PRIVATE ||
-	    pgmap->type == MEMORY_DEVICE_COHERENT) {
-		ret = -ENXIO;
-		goto unlock;
+	SetPageHWPoison(&folio->page);
+	if (folio->mapping) {
+		/* Nothing can be paged in instead: the data is lost. */
+		flags |= MF_ACTION_REQUIRED | MF_MUST_KILL;
+		mf_collect_victims(folio, &folio->page, &victims, true);
+		mf_unmap_dax_and_signal(&victims, pfn, folio->mapping,
+					folio->index, folio_size(folio), flags);
 	}
-	mf_devmap_mark(folio, page);
-	/*
-	 * Nothing can be paged in instead of device memory: every mapper
-	 * loses the data and is signalled now.
-	 */
-	flags |= MF_ACTION_REQUIRED | MF_MUST_KILL;
-	mf_collect_victims(folio, &folio->page, &victims, true);
-	mf_unmap_dax_and_signal(&victims, pfn, folio->mapping, folio->index,
-				flags);
-unlock:
-	dax_unlock_folio(folio, cookie);
+out:
+	if (cookie)
+		dax_unlock_folio(folio, cookie);
 	return ret;
 }
 
@@ -83,15 +76,17 @@ unlock:
  *
  * A pfn of the device's own metadata (its info block, the memory map of
  * its pages) is mapped by nobody and has no initialised struct page: it is
- * refused, and nothing is counted for it. A pfn reported before is not
- * handled or counted again; an action-required report of it signals the
- * current thread if it still maps the pfn.
+ * refused, and nothing is counted for it; so is device-private and
+ * device-coherent memory. A pfn reported before, or in a device-dax folio
+ * reported before, is not handled or counted again; an action-required
+ * report of it signals the current thread if it still maps the pfn.
  *
  * Context: process context, mf_mutex held.
  * Return: 0 if contained; -EHWPOISON if already poisoned (for an
  * action-required report: if the current thread was signalled, 0 if it
  * does not map the pfn); -EOPNOTSUPP if the injector's filters skip it;
- * -ENXIO for metadata or device-private memory; another errno if the
+ * -ENXIO for metadata, device-private or device-coherent memory; -EFAULT
+ * for an action-required report from a kernel thread; another errno if the
  * filesystem or the dax entry lock failed.
  */
 int mf_handle_devmap(unsigned long pfn, int flags, struct dev_pagemap *pgmap)
@@ -106,13 +101,19 @@ int mf_handle_devmap(unsigned long pfn, int flags, struct dev_pagemap *pgmap)
 		       pfn);
 		return -ENXIO;
 	}
-	page = pfn_to_page(pfn);
-	if (PageHWPoison(page)) {
+	/* Memory only the device reaches: the device's business. */
+	if (pgmap->type == MEMORY_DEVICE_PRIVATE ||
+	    pgmap->type == MEMORY_DEVICE_COHERENT) {
 		put_dev_pagemap(pgmap);
+		return -ENXIO;
+	}
+	page = pfn_to_page(pfn);
+	if (PageHWPoison(page) || PageHWPoison(compound_head(page))) {
 		ret = -EHWPOISON;
 		if (flags & MF_ACTION_REQUIRED)
 			ret = mf_kill_accessing(pfn, flags);
 		mf_action_result(pfn, MF_MSG_ALREADY_POISONED, MF_FAILED);
+		put_dev_pagemap(pgmap);
 		return ret;
 	}
 
@@ -121,11 +122,12 @@ int mf_handle_devmap(unsigned long pfn, int flags, struct dev_pagemap *pgmap)
 		ret = pgmap->ops->memory_failure(pgmap, pfn, 1, flags);
 	/* The owner cannot handle it: do what can be done without it. */
 	if (ret == -EOPNOTSUPP)
-		ret = mf_devdax_contain(pfn, flags, pgmap);
-	put_dev_pagemap(pgmap);
+		ret = mf_devmap_contain(pfn, flags, pgmap);
+	/* Booked while the pagemap, and with it the struct page, is held. */
 	if (ret != -EOPNOTSUPP)
 		mf_action_result(pfn, MF_MSG_DAX,
 				 ret ? MF_FAILED : MF_RECOVERED);
+	put_dev_pagemap(pgmap);
 	return ret;
 }
 
@@ -168,7 +170,8 @@ int mf_dax_kill_procs(struct address_space *mapping, pgoff_t index,
 			mf_collect_fsdax_victims(page, mapping, index,
 						 &victims, pre_remove);
 			mf_unmap_dax_and_signal(&victims, page_to_pfn(page),
-						mapping, index, mf_flags);
+						mapping, index, PAGE_SIZE,
+						mf_flags);
 		}
 		dax_unlock_mapping_entry(mapping, index, cookie);
 	}

@@ -99,7 +99,7 @@ void mf_signal_victims(struct list_head *victims, bool lost,
 		       unsigned long pfn, int flags);
 void mf_unmap_dax_and_signal(struct list_head *victims, unsigned long pfn,
 			     struct address_space *mapping, pgoff_t index,
-			     int flags);
+			     unsigned long size, int flags);
 int mf_kill_accessing(unsigned long pfn, int flags);
 
 /* devmap.c: ZONE_DEVICE memory. */

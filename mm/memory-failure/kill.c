@@ -5,18 +5,20 @@
  * takes down what finds them), and signalled after, once it is known
  * whether their data is lost.
  *
- * Policy. A process that asked for early kill (prctl(PR_MCE_KILL) on one
- * of its threads, or vm.memory_failure_early_kill for threads that did not
- * ask) gets BUS_MCEERR_AO on that thread as soon as the page is handled. A
- * late-kill process is not told now: its mapping is replaced by a hwpoison
- * entry and it gets BUS_MCEERR_AR when it touches the page. The thread that
- * consumed the error (an action-required report) is always told, with
- * BUS_MCEERR_AR. A process whose mapping could not be taken away is killed
- * outright, since nothing else stops it reading the page again.
+ * Policy, for a page whose data is lost (dirty, or device memory, or a
+ * page that could not be unmapped): a process that asked for early kill
+ * (prctl(PR_MCE_KILL) on one of its threads, or vm.memory_failure_early_kill
+ * for threads that did not ask) gets BUS_MCEERR_AO on that thread as soon
+ * as the page is handled. A late-kill process hears nothing now: its
+ * mapping becomes a hwpoison entry and it gets BUS_MCEERR_AR when it
+ * touches the page. The thread that consumed the error (an action-required
+ * report) gets BUS_MCEERR_AR at once. Nobody is signalled for a clean page
+ * that was dropped: it is read again from its file. A victim whose address
+ * could not be found (KSM, fsdax) gets SIGKILL: there is nothing to put in
+ * a SIGBUS.
  */
 #define pr_fmt(fmt) "Memory failure: " fmt
 
-#include <linux/dax.h>
 #include <linux/hugetlb.h>
 #include <linux/ksm.h>
 #include <linux/list.h>
@@ -48,39 +50,42 @@ struct mf_victim {
 	short shift;
 };
 
-/* The size of the device-dax or fsdax mapping of @addr, 0 if unmapped. */
+/*
+ * log2 of the size of the entry that maps the device page at @addr in
+ * @vma (a pud or pmd leaf, or a pte), or 0 if nothing is mapped there yet.
+ * Each level is read once: the caller holds no page table lock.
+ */
 static short mf_devmap_shift(struct vm_area_struct *vma, unsigned long addr)
 {
-	pgd_t *pgd;
-	p4d_t *p4d;
-	pud_t *pud;
-	pmd_t *pmd;
-	pte_t *pte;
-	short shift = 0;
+	pgd_t *pgdp = pgd_offset(vma->vm_mm, addr);
+	p4d_t *p4dp;
+	pud_t *pudp, pud;
+	pmd_t *pmdp, pmd;
+	pte_t *ptep, pte;
 
-	pgd = pgd_offset(vma->vm_mm, addr);
-	if (!pgd_present(*pgd))
+	if (!pgd_present(pgdp_get(pgdp)))
 		return 0;
-	p4d = p4d_offset(pgd, addr);
-	if (!p4d_present(*p4d))
+	p4dp = p4d_offset(pgdp, addr);
+	if (!p4d_present(p4dp_get(p4dp)))
 		return 0;
-	pud = pud_offset(p4d, addr);
-	if (!pud_present(*pud))
+	pudp = pud_offset(p4dp, addr);
+	pud = pudp_get(pudp);
+	if (!pud_present(pud))
 		return 0;
-	if (pud_devmap(*pud))
+	if (pud_devmap(pud))
 		return PUD_SHIFT;
-	pmd = pmd_offset(pud, addr);
-	if (!pmd_present(*pmd))
+	pmdp = pmd_offset(pudp, addr);
+	pmd = pmdp_get_lockless(pmdp);
+	if (!pmd_present(pmd))
 		return 0;
-	if (pmd_devmap(*pmd))
+	if (pmd_devmap(pmd))
 		return PMD_SHIFT;
-	pte = pte_offset_map(pmd, addr);
-	if (!pte)
+	ptep = pte_offset_map(pmdp, addr);
+	if (!ptep)
 		return 0;
-	if (pte_present(ptep_get(pte)) && pte_devmap(ptep_get(pte)))
-		shift = PAGE_SHIFT;
-	pte_unmap(pte);
-	return shift;
+	pte = ptep_get(ptep);
+	pte_unmap(ptep);
+	return pte_present(pte) && pte_devmap(pte) ? PAGE_SHIFT : 0;
 }
 
 /*
@@ -250,8 +255,8 @@ static void mf_collect_file(struct folio *folio, struct page *page,
 
 /**
  * mf_collect_victims - list the processes to tell about a poisoned page
- * @folio: the folio holding @page, locked or otherwise kept from being
- *	   freed or truncated by the caller
+ * @folio: the folio holding @page, held by a reference; while it is not
+ *	   locked its mapping may go, and its mappers are then not found
  * @page: the poisoned page
  * @victims: the list to add to; mf_signal_victims() empties it
  * @force_early: an action-required report: tell the current process now
@@ -372,127 +377,155 @@ void mf_signal_victims(struct list_head *victims, bool lost,
  * @victims: the collected mappers
  * @pfn: the poisoned pfn
  * @mapping: the file or device mapping
- * @index: the poisoned page's offset in @mapping
+ * @index: the offset in @mapping of the first page of @size
+ * @size: the bytes lost with the pfn: its folio, at least
  * @flags: the report's MF_* flags; MF_MUST_KILL signals the victims
  *
- * Device-dax mappings are of one fixed size: the largest one any victim
- * has is torn down whole, around @index, and each victim is told the size
- * of its own.
+ * Device memory has no second copy to fault in, so every mapping of the
+ * range goes, in every process, also those not signalled now: the next
+ * touch of it faults, and the fault refuses a poisoned pfn. A victim that
+ * maps it with a larger entry than @size (a pmd or pud of a file) loses
+ * that whole entry. Each victim is told the size of its own mapping.
  *
  * Context: process context, may sleep.
  */
 void mf_unmap_dax_and_signal(struct list_head *victims, unsigned long pfn,
 			     struct address_space *mapping, pgoff_t index,
-			     int flags)
+			     unsigned long size, int flags)
 {
-	unsigned long size = 0;
+	loff_t start = (loff_t)index << PAGE_SHIFT;
 	struct mf_victim *v;
-	loff_t start;
 
 	list_for_each_entry(v, victims, list)
-		if (v->shift)
-			size = max(size, 1UL << v->shift);
-	if (size) {
-		start = ((loff_t)index << PAGE_SHIFT) & ~((loff_t)size - 1);
-		unmap_mapping_range(mapping, start, size, 0);
-	}
+		if (v->shift && (1UL << v->shift) > size)
+			size = 1UL << v->shift;
+	start = ALIGN_DOWN(start, (loff_t)size);
+	unmap_mapping_range(mapping, start, size, 0);
 	mf_signal_victims(victims, flags & MF_MUST_KILL, pfn, flags);
 }
 
-/* What the page-table walk of mf_kill_accessing() looks for and finds. */
-struct mf_walk {
-	unsigned long pfn;		/* the poisoned pfn */
-	struct mf_victim found;		/* its address and mapping size */
+/* The search of mf_kill_accessing(): a pfn, and where it was found. */
+struct mf_search {
+	unsigned long pfn;
+	unsigned long addr;
+	short shift;
 };
 
 /*
- * Does @pte, mapping @shift bytes at @addr, map @w's pfn, present or as a
- * hwpoison entry? Then note the address of that pfn in it.
+ * A leaf entry maps @nr pages from @first at @addr, and its owner would be
+ * told of a loss in it with @shift: does it cover the pfn searched for?
  */
-static int mf_walk_check(pte_t pte, unsigned long addr, short shift,
-			 struct mf_walk *w)
+static bool mf_search_leaf(struct mf_search *s, unsigned long first,
+			   unsigned long nr, unsigned long addr, short shift)
 {
-	unsigned long nr = 1UL << (shift - PAGE_SHIFT);
-	unsigned long pfn = 0;
-	swp_entry_t entry;
-
-	if (pte_present(pte)) {
-		pfn = pte_pfn(pte);
-	} else if (!pte_none(pte)) {
-		entry = pte_to_swp_entry(pte);
-		if (is_hwpoison_entry(entry))
-			pfn = swp_offset_pfn(entry);
-	}
-	if (!pfn || pfn != ALIGN_DOWN(w->pfn, nr))
-		return 0;
-	w->found.addr = addr + ((w->pfn - pfn) << PAGE_SHIFT);
-	w->found.shift = shift;
-	return 1;
+	if (!first || s->pfn < first || s->pfn - first >= nr)
+		return false;
+	s->addr = addr + ((s->pfn - first) << PAGE_SHIFT);
+	s->shift = shift;
+	return true;
 }
 
-static int mf_walk_pmd(pmd_t *pmdp, unsigned long addr, unsigned long end,
-		       struct mm_walk *walk)
+/* The pfn behind a pte: mapped, or named by a hwpoison entry; else 0. */
+static unsigned long mf_pte_pfn(pte_t pte)
 {
-	struct mf_walk *w = walk->private;
-	pte_t *start, *pte;
+	swp_entry_t entry;
+
+	if (pte_present(pte))
+		return pte_pfn(pte);
+	if (pte_none(pte))
+		return 0;
+	entry = pte_to_swp_entry(pte);
+	return is_hwpoison_entry(entry) ? swp_offset_pfn(entry) : 0;
+}
+
+#ifdef CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD
+/* A device-dax pud is looked at whole; the walk must not split it. */
+static int mf_search_pud(pud_t *pudp, unsigned long addr, unsigned long next,
+			 struct mm_walk *walk)
+{
+	spinlock_t *ptl = pud_trans_huge_lock(pudp, walk->vma);
+	int found;
+
+	if (!ptl)
+		return 0;
+	walk->action = ACTION_CONTINUE;
+	found = mf_search_leaf(walk->private, pud_pfn(pudp_get(pudp)),
+			       PUD_SIZE >> PAGE_SHIFT, addr, PUD_SHIFT);
+	spin_unlock(ptl);
+	return found;
+}
+#else
+#define mf_search_pud NULL
+#endif
+
+static int mf_search_pmd(pmd_t *pmdp, unsigned long addr, unsigned long next,
+			 struct mm_walk *walk)
+{
+	struct mf_search *s = walk->private;
 	spinlock_t *ptl;	/* the page table's lock */
 	unsigned long pfn;
-	int ret = 0;
+	pte_t *ptes;
+	int found = 0;
+	pmd_t pmd;
+	long i;
 
 	ptl = pmd_trans_huge_lock(pmdp, walk->vma);
 	if (ptl) {
-		/* A THP mapped by a pmd: its subpage is what was lost. */
-		if (pmd_present(*pmdp)) {
-			pfn = pmd_pfn(*pmdp);
-			if (w->pfn >= pfn && w->pfn < pfn + HPAGE_PMD_NR) {
-				w->found.addr = addr +
-						((w->pfn - pfn) << PAGE_SHIFT);
-				w->found.shift = PAGE_SHIFT;
-				ret = 1;
-			}
-		}
+		/*
+		 * A THP's owner loses one 4 KiB page; a device-dax pmd is
+		 * one unit of the device, lost whole.
+		 */
+		pmd = pmdp_get(pmdp);
+		if (pmd_present(pmd))
+			found = mf_search_leaf(s, pmd_pfn(pmd),
+					       PMD_SIZE >> PAGE_SHIFT, addr,
+					       pmd_devmap(pmd) ? PMD_SHIFT :
+								 PAGE_SHIFT);
 		spin_unlock(ptl);
 		goto out;
 	}
-	start = pte_offset_map_lock(walk->mm, pmdp, addr, &ptl);
-	if (!start)
+	ptes = pte_offset_map_lock(walk->mm, pmdp, addr, &ptl);
+	if (!ptes)
 		goto out;
-	for (pte = start; addr != end; pte++, addr += PAGE_SIZE) {
-		ret = mf_walk_check(ptep_get(pte), addr, PAGE_SHIFT, w);
-		if (ret)
-			break;
+	for (i = 0; !found && addr + i * PAGE_SIZE < next; i++) {
+		pfn = mf_pte_pfn(ptep_get(ptes + i));
+		found = mf_search_leaf(s, pfn, 1, addr + i * PAGE_SIZE,
+				       PAGE_SHIFT);
 	}
-	pte_unmap_unlock(start, ptl);
+	pte_unmap_unlock(ptes, ptl);
 out:
 	cond_resched();
-	return ret;
+	return found;
 }
 
 #ifdef CONFIG_HUGETLB_PAGE
-static int mf_walk_hugetlb(pte_t *ptep, unsigned long hmask,
-			   unsigned long addr, unsigned long end,
-			   struct mm_walk *walk)
+static int mf_search_hugetlb(pte_t *ptep, unsigned long hmask,
+			     unsigned long addr, unsigned long next,
+			     struct mm_walk *walk)
 {
-	pte_t pte = huge_ptep_get(walk->mm, addr, ptep);
+	struct hstate *h = hstate_vma(walk->vma);
 
-	return mf_walk_check(pte, addr, huge_page_shift(hstate_vma(walk->vma)),
-			     walk->private);
+	return mf_search_leaf(walk->private,
+			      mf_pte_pfn(huge_ptep_get(walk->mm, addr, ptep)),
+			      pages_per_huge_page(h), addr,
+			      huge_page_shift(h));
 }
 #else
-#define mf_walk_hugetlb NULL
+#define mf_search_hugetlb NULL
 #endif
 
-/* VM_PFNMAP and VM_IO vmas too: a poisoned pfn may be mapped there. */
-static int mf_walk_every_vma(unsigned long start, unsigned long end,
+/* Every vma: a poisoned pfn may sit in a VM_PFNMAP or VM_IO one too. */
+static int mf_search_any_vma(unsigned long start, unsigned long end,
 			     struct mm_walk *walk)
 {
 	return 0;
 }
 
-static const struct mm_walk_ops mf_walk_ops = {
-	.pmd_entry	= mf_walk_pmd,
-	.hugetlb_entry	= mf_walk_hugetlb,
-	.test_walk	= mf_walk_every_vma,
+static const struct mm_walk_ops mf_search_ops = {
+	.pud_entry	= mf_search_pud,
+	.pmd_entry	= mf_search_pmd,
+	.hugetlb_entry	= mf_search_hugetlb,
+	.test_walk	= mf_search_any_vma,
 	.walk_lock	= PGWALK_RDLOCK,
 };
 
@@ -516,17 +549,21 @@ static const struct mm_walk_ops mf_walk_ops = {
  */
 int mf_kill_accessing(unsigned long pfn, int flags)
 {
+	struct mf_search search = { .pfn = pfn };
 	struct mm_struct *mm = current->mm;
-	struct mf_walk w = { .pfn = pfn };
-	int ret;
+	struct mf_victim me;
+	int found;
 
 	if (!mm)
 		return -EFAULT;
-	w.found.task = current;
 	mmap_read_lock(mm);
-	ret = walk_page_range(mm, 0, TASK_SIZE, &mf_walk_ops, &w);
-	if (ret == 1 && w.found.addr)
-		mf_send_sigbus(&w.found, pfn, flags);
+	found = walk_page_range(mm, 0, TASK_SIZE, &mf_search_ops, &search);
 	mmap_read_unlock(mm);
-	return ret > 0 ? -EHWPOISON : 0;
+	if (found <= 0)
+		return 0;
+	me.task = current;
+	me.addr = search.addr;
+	me.shift = search.shift;
+	mf_send_sigbus(&me, pfn, flags);
+	return -EHWPOISON;
 }

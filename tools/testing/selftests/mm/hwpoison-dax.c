@@ -459,6 +459,44 @@ TEST_F(devdax, report_twice_counted_once)
 	EXPECT_EQ(total, hwp_node_stat("total"));
 }
 
+/*
+ * A page nobody has mapped yet, reported from outside (a scrubber found
+ * it first): it is marked and counted like any other, and the first
+ * process that maps it later gets SIGBUS at its touch, not the bad data.
+ * (6.12 refuses it: dax_lock_folio() finds no file mapping on a device-dax
+ * page that was never faulted in, so the report fails with EBUSY, is
+ * booked "dax page: Failed", and nothing is marked.)
+ */
+TEST_F(devdax, unmapped_page_reported)
+{
+	long ps = hwp_page_size();
+	int index = 2 * NPAGES + 8;
+	struct hwp_mf_stats before;
+	uint64_t pfn0 = dax_pfn(0);
+	long hc = hwp_corrupted_kb();
+	size_t len = (index + 1) * ps;
+	char *p;
+	int fd;
+
+	/* The device's pages sit on one physical range. */
+	ASSERT_NE(0, pfn0);
+	ASSERT_EQ(pfn0 + NPAGES - 1, dax_pfn(NPAGES - 1));
+	ASSERT_TRUE(hwp_mf_stats_read(&before));
+	ASSERT_EQ(0, hwp_mf_trace_start());
+	EXPECT_EQ(0, hwp_inject_pfn(pfn0 + index));
+	EXPECT_EQ(hc + ps / 1024, hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&before, pfn0 + index, "dax page", "Recovered");
+
+	hwp_catch_sigbus();
+	fd = open(DAX_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	HWP_EXPECT_TOUCH_SIGBUS_AR(p + index * ps);
+	munmap(p, len);
+	close(fd);
+}
+
 /* MADV_HWPOISON on one's own dax mapping: action required, at once. */
 TEST_F(devdax, madvise_hwpoison)
 {
