@@ -19,9 +19,8 @@
  * mf_mutex serialises every change of a page's poison state made by a
  * handler: memory_failure(), soft_offline_page() and unpoison_memory() hold
  * it across their whole decision, and with it the counters that
- * mf_action_result() books. (The raw error lists of hugetlb folios are
- * added to under it, but hugetlb frees them without it: llist_del_all()
- * makes that safe.)
+ * mf_action_result() books, and the bad-page records of hugetlb folios
+ * (hugetlb.c says who else touches those, and when).
  */
 extern struct mutex mf_mutex;
 
@@ -106,8 +105,22 @@ int mf_kill_accessing(unsigned long pfn, int flags);
 struct dev_pagemap;
 int mf_handle_devmap(unsigned long pfn, int flags, struct dev_pagemap *pgmap);
 
-/* Still in mm/memory-failure.c: the raw error lists of hugetlb folios. */
+/*
+ * hugetlb.c: how mf_hugetlb_claim() found a reported hugetlb page. A busy
+ * folio is poisoned all the same on the second try (MF_NO_RETRY).
+ */
+enum mf_huge_claim {
+	MF_HUGE_NOT_HUGETLB,	/* not a hugetlb folio (any more) */
+	MF_HUGE_FREE,		/* free: poisoned, nothing held */
+	MF_HUGE_IN_USE,		/* in use: poisoned, a reference held */
+	MF_HUGE_BUSY,		/* changing state: try again */
+	MF_HUGE_FOLIO_POISONED,	/* the folio was poisoned before */
+	MF_HUGE_PAGE_POISONED,	/* this very page was reported before */
+};
+
 #ifdef CONFIG_HUGETLB_PAGE
+enum mf_huge_claim mf_hugetlb_claim(struct page *page, int flags, bool held,
+				    bool *migratable_cleared);
 unsigned long folio_free_raw_hwp(struct folio *folio, bool move_flag);
 #else
 static inline unsigned long folio_free_raw_hwp(struct folio *folio,

@@ -286,47 +286,15 @@ static int so_move(unsigned long pfn, struct page *page)
 	return 0;
 }
 
-/**
- * soft_offline_page - retire a page before it fails, keeping its data
- * @pfn: the page frame
- * @flags: MF_COUNT_INCREASED if the caller holds a reference on the
- *	   page's folio, which this then consumes on every path (a caller
- *	   with a reference cannot pass a pfn without a memory map); other
- *	   flags are ignored
- *
- * Moves the data of an in-use page elsewhere (or drops a clean page cache
- * page nobody maps), takes a free page off the free lists, dissolves a
- * free huge page, and retires the page: PG_hwpoison, counted in
- * HardwareCorrupted, never handed out again. Nobody is signalled, no data
- * is lost; a page that cannot be moved stays as it is.
- *
- * Context: Process context; may sleep. Takes mf_mutex and the memory
- * hotplug lock for reading.
- * Return:
- * * %0 - the page is retired, or was poisoned already;
- * * %-ENXIO - @pfn has no memory map;
- * * %-EIO - @pfn is not online memory, or the page cannot be moved;
- * * %-EOPNOTSUPP - soft offline is disabled (vm.enable_soft_offline) or
- *   the injector's filters exclude the page;
- * * %-EBUSY - the page could not be isolated, split or taken off the free
- *   lists;
- * * another negative errno from migration.
+/*
+ * Soft offline of @page at @pfn, online memory. With @adopted the caller's
+ * reference on the page's folio is ours, dropped or kept on every path.
  */
-int soft_offline_page(unsigned long pfn, int flags)
+static int so_offline(unsigned long pfn, struct page *page, bool adopted)
 {
-	bool adopted = flags & MF_COUNT_INCREASED;
 	enum so_hold hold = SO_BUSY;
-	struct page *page;
 	int ret, tries;
 
-	if (!pfn_valid(pfn))
-		return -ENXIO;
-	page = pfn_to_online_page(pfn);
-	if (!page) {
-		if (adopted)
-			put_page(pfn_to_page(pfn));
-		return -EIO;
-	}
 	if (!READ_ONCE(sysctl_enable_soft_offline)) {
 		pr_info_once("disabled by /proc/sys/vm/enable_soft_offline\n");
 		if (adopted)
@@ -373,4 +341,60 @@ int soft_offline_page(unsigned long pfn, int flags)
 unlock:
 	mutex_unlock(&mf_mutex);
 	return ret;
+}
+
+/**
+ * soft_offline_page - retire a page before it fails, keeping its data
+ * @pfn: the page frame
+ * @flags: ignored (MF_SOFT_OFFLINE from the report queue)
+ *
+ * Moves the data of an in-use page elsewhere (or drops a clean page cache
+ * page nobody maps), takes a free page off the free lists, dissolves a
+ * free huge page, and retires the page: PG_hwpoison, counted in
+ * HardwareCorrupted, never handed out again. Nobody is signalled, no data
+ * is lost; a page that cannot be moved stays as it is.
+ *
+ * Context: Process context; may sleep. Takes mf_mutex and the memory
+ * hotplug lock for reading.
+ * Return:
+ * * %0 - the page is retired, or was poisoned already;
+ * * %-ENXIO - @pfn has no memory map;
+ * * %-EIO - @pfn is not online memory, or the page cannot be moved;
+ * * %-EOPNOTSUPP - soft offline is disabled (vm.enable_soft_offline) or
+ *   the injector's filters exclude the page;
+ * * %-EBUSY - the page could not be isolated, split or taken off the free
+ *   lists;
+ * * another negative errno from migration.
+ */
+int soft_offline_page(unsigned long pfn, int flags)
+{
+	struct page *page;
+
+	if (!pfn_valid(pfn))
+		return -ENXIO;
+	page = pfn_to_online_page(pfn);
+	if (!page)
+		return -EIO;
+	return so_offline(pfn, page, false);
+}
+
+/**
+ * soft_offline_held_page - soft_offline_page() on a page the caller holds
+ * @page: the page; the caller holds a reference on its folio (from
+ *	  get_user_pages(), say), which this consumes on every path: dropped,
+ *	  or kept as the poison reference of the retired page
+ *
+ * Context: as soft_offline_page().
+ * Return: as soft_offline_page(); -EIO for a page that is not online
+ * memory (ZONE_DEVICE).
+ */
+int soft_offline_held_page(struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+
+	if (!pfn_to_online_page(pfn)) {
+		put_page(page);
+		return -EIO;
+	}
+	return so_offline(pfn, page, true);
 }

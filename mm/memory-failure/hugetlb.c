@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Errors in hugetlb pages. A huge page is mapped and poisoned as a whole
+ * (PG_hwpoison on its folio), but only some of its raw 4 KiB pages are
+ * bad: each report adds the raw page to a list of records hung off the
+ * folio, so that when the huge page is dissolved the good pages go back to
+ * the allocator and only the bad ones are withheld, and so that hugetlbfs
+ * can read up to the first bad page. A folio whose list could not be kept
+ * (a record could not be allocated) is marked unreliable: all of it is
+ * then taken for bad, and it is never dissolved or unpoisoned.
+ *
+ * Who touches a folio's list, and why that is safe:
+ * - records are added by memory_failure() under mf_mutex and hugetlb_lock,
+ *   while the folio is a hugetlb folio;
+ * - memory_failure() and unpoison empty it under mf_mutex;
+ * - hugetlb empties it when it dissolves the folio, under neither, but only
+ *   after the folio stopped being a hugetlb folio under hugetlb_lock, and
+ *   never while someone holds a reference on it;
+ * - is_raw_hwpoison_page_in_hugepage() walks it under mf_mutex, for a
+ *   caller that holds a reference on the folio.
+ * llist_del_all() lets two emptiers race (the filter path's rollback
+ * against a dissolve) without freeing a record twice.
+ */
+#include <linux/hugetlb.h>
+#include <linux/llist.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+/* The record of one raw page of a hugetlb folio that was reported bad. */
+struct mf_bad_page {
+	struct llist_node node;
+	struct page *page;
+};
+
+/* hugetlb lends us a word of the folio for the list head. */
+static struct llist_head *mf_bad_pages(struct folio *folio)
+{
+	return (struct llist_head *)&folio->_hugetlb_hwpoison;
+}
+
+static bool mf_bad_page_recorded(struct folio *folio, struct page *page)
+{
+	struct mf_bad_page *rec;
+
+	llist_for_each_entry(rec, mf_bad_pages(folio)->first, node)
+		if (rec->page == page)
+			return true;
+	return false;
+}
+
+/**
+ * is_raw_hwpoison_page_in_hugepage - was this page of a folio reported bad?
+ * @page: a page, of a hugetlb folio or not; the caller holds a reference on
+ *	  its folio
+ *
+ * Context: process context, may sleep (takes mf_mutex for a poisoned
+ * hugetlb folio).
+ * Return: true if @page itself is poisoned; for a hugetlb folio that lost
+ * its records, true for every page of it.
+ */
+bool is_raw_hwpoison_page_in_hugepage(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	bool bad;
+
+	if (!folio_test_hwpoison(folio))
+		return false;
+	if (!folio_test_hugetlb(folio))
+		return PageHWPoison(page);
+	/* The records may be given up meanwhile: look under the mutex. */
+	mutex_lock(&mf_mutex);
+	bad = folio_test_hugetlb_raw_hwp_unreliable(folio) ||
+	      mf_bad_page_recorded(folio, page);
+	mutex_unlock(&mf_mutex);
+	return bad;
+}
+
+/* What becomes of the bad pages when a folio's records are dropped. */
+enum mf_bad_fate {
+	MF_BAD_FLAG_PAGES,	/* dissolved: each bad page gets PG_hwpoison */
+	MF_BAD_UNCOUNT,		/* unpoisoned: each leaves HardwareCorrupted */
+	MF_BAD_FORGET,		/* given up: the folio stays poisoned whole */
+};
+
+static unsigned long mf_drop_bad_pages(struct folio *folio,
+				       enum mf_bad_fate fate)
+{
+	struct llist_node *list = llist_del_all(mf_bad_pages(folio));
+	struct mf_bad_page *rec, *next;
+	unsigned long n = 0;
+
+	llist_for_each_entry_safe(rec, next, list, node) {
+		if (fate == MF_BAD_FLAG_PAGES)
+			SetPageHWPoison(rec->page);
+		else if (fate == MF_BAD_UNCOUNT)
+			num_poisoned_pages_sub(page_to_pfn(rec->page), 1);
+		kfree(rec);
+		n++;
+	}
+	return n;
+}
+
+/**
+ * folio_free_raw_hwp - drop a poisoned hugetlb folio's bad-page records
+ * @folio: the hugetlb folio
+ * @move_flag: true when the folio is dissolved: each bad page gets
+ *	       PG_hwpoison itself; false when it is unpoisoned (the caller
+ *	       holds mf_mutex): each bad page leaves HardwareCorrupted
+ *
+ * Nothing is dropped for a folio whose records were given up, or, with
+ * @move_flag, for one whose tail struct pages the vmemmap optimisation
+ * freed (there is no struct page to flag).
+ *
+ * Context: any context; does not sleep.
+ * Return: the number of bad pages dropped.
+ */
+unsigned long folio_free_raw_hwp(struct folio *folio, bool move_flag)
+{
+	if (folio_test_hugetlb_raw_hwp_unreliable(folio))
+		return 0;
+	if (!move_flag) {
+		lockdep_assert_held(&mf_mutex);
+		return mf_drop_bad_pages(folio, MF_BAD_UNCOUNT);
+	}
+	if (folio_test_hugetlb_vmemmap_optimized(folio))
+		return 0;
+	return mf_drop_bad_pages(folio, MF_BAD_FLAG_PAGES);
+}
+
+/**
+ * folio_clear_hugetlb_hwpoison - hand a folio's poison to its bad pages
+ * @folio: a poisoned hugetlb folio that hugetlb is dissolving, or whose
+ *	   poisoning memory failure rolls back (the injector's filters)
+ *
+ * The folio flag goes and each recorded bad page is flagged instead, so
+ * that the allocator withholds exactly those. A folio whose records were
+ * given up, or that has no tail struct pages, is left as it is; hugetlb
+ * then keeps it out of the allocator.
+ *
+ * Context: any context; does not sleep.
+ */
+void folio_clear_hugetlb_hwpoison(struct folio *folio)
+{
+	if (folio_test_hugetlb_raw_hwp_unreliable(folio) ||
+	    folio_test_hugetlb_vmemmap_optimized(folio))
+		return;
+	folio_clear_hwpoison(folio);
+	folio_free_raw_hwp(folio, true);
+}
+
+/*
+ * Where a hugetlb folio stands for a report, under hugetlb_lock. A folio
+ * the caller holds (@held) is in use; an in-use folio is taken a
+ * reference on (*@got); a folio that neither the pool nor a user owns at
+ * this instant is busy.
+ */
+static enum mf_huge_claim mf_hugetlb_state(struct folio *folio, bool held,
+					   bool *got)
+{
+	if (held)
+		return MF_HUGE_IN_USE;
+	if (folio_test_hugetlb_freed(folio))
+		return MF_HUGE_FREE;
+	if (!folio_test_hugetlb_migratable(folio))
+		return MF_HUGE_BUSY;
+	/* In use, unless its last reference goes as we look. */
+	*got = folio_try_get(folio);
+	return *got ? MF_HUGE_IN_USE : MF_HUGE_FREE;
+}
+
+/*
+ * Poison @folio and record @page in it with *@rec, which is consumed if
+ * used. Without a record the folio's records are given up: their pages
+ * stay counted, as such a folio is never unpoisoned or dissolved.
+ * Return: 0 if @page is newly reported, else MF_HUGE_FOLIO_POISONED or
+ * MF_HUGE_PAGE_POISONED: how it was poisoned before.
+ */
+static int mf_hugetlb_mark(struct folio *folio, struct page *page,
+			   struct mf_bad_page **rec)
+{
+	bool was_poisoned = folio_test_set_hwpoison(folio);
+
+	if (folio_test_hugetlb_raw_hwp_unreliable(folio))
+		return MF_HUGE_FOLIO_POISONED;
+	if (mf_bad_page_recorded(folio, page))
+		return MF_HUGE_PAGE_POISONED;
+	if (*rec) {
+		(*rec)->page = page;
+		llist_add(&(*rec)->node, mf_bad_pages(folio));
+		*rec = NULL;
+	} else {
+		folio_set_hugetlb_raw_hwp_unreliable(folio);
+		mf_drop_bad_pages(folio, MF_BAD_FORGET);
+	}
+	return was_poisoned ? MF_HUGE_FOLIO_POISONED : 0;
+}
+
+/**
+ * mf_hugetlb_claim - take hold of a hugetlb page for a hard offline report
+ * @page: the reported page
+ * @flags: the report's MF_* flags; with MF_NO_RETRY a busy folio is
+ *	   poisoned and recorded all the same
+ * @held: the caller holds a reference on @page's folio. For a hugetlb
+ *	  folio it becomes ours: dropped here if the folio was poisoned
+ *	  before, else passed back with MF_HUGE_IN_USE. Otherwise the caller
+ *	  keeps it.
+ * @migratable_cleared: set if the folio was taken off memory hot-remove's
+ *			migration (the caller puts it back if it lets go)
+ *
+ * Under hugetlb_lock the folio's state is looked at, the folio poisoned and
+ * @page recorded in one go, so that no allocation, free or demotion of
+ * the huge page slips in between. The record is allocated before, where
+ * the allocation may sleep and reclaim, so that a folio's records are
+ * practically never given up.
+ *
+ * Context: process context, mf_mutex held; takes hugetlb_lock.
+ * Return: MF_HUGE_NOT_HUGETLB (nothing done); MF_HUGE_FREE (poisoned,
+ * nothing held); MF_HUGE_IN_USE (poisoned, a reference held for the
+ * caller); MF_HUGE_BUSY (neither free nor in use: nothing done, or, with
+ * MF_NO_RETRY, poisoned and nothing held); MF_HUGE_FOLIO_POISONED or
+ * MF_HUGE_PAGE_POISONED (poisoned before; nothing held).
+ */
+enum mf_huge_claim mf_hugetlb_claim(struct page *page, int flags, bool held,
+				    bool *migratable_cleared)
+{
+	struct mf_bad_page *rec = kmalloc(sizeof(*rec), GFP_KERNEL);
+	enum mf_huge_claim state;
+	bool got = false, ours;
+	int before;
+	struct folio *folio;
+
+	lockdep_assert_held(&mf_mutex);
+	spin_lock_irq(&hugetlb_lock);
+	folio = page_folio(page);
+	if (!folio_test_hugetlb(folio)) {
+		spin_unlock_irq(&hugetlb_lock);
+		kfree(rec);
+		return MF_HUGE_NOT_HUGETLB;
+	}
+	state = mf_hugetlb_state(folio, held, &got);
+	/* A reference this call must drop unless it goes to the caller. */
+	ours = held || got;
+	if (state == MF_HUGE_BUSY && !(flags & MF_NO_RETRY))
+		goto unlock;
+	before = mf_hugetlb_mark(folio, page, &rec);
+	if (before) {
+		state = before;
+		goto unlock;
+	}
+	if (state == MF_HUGE_IN_USE) {
+		/* Memory hot-remove must not migrate it away. */
+		if (folio_test_hugetlb_migratable(folio)) {
+			folio_clear_hugetlb_migratable(folio);
+			*migratable_cleared = true;
+		}
+		ours = false;
+	}
+unlock:
+	spin_unlock_irq(&hugetlb_lock);
+	kfree(rec);
+	/* A last reference frees the folio, which takes hugetlb_lock. */
+	if (ours)
+		folio_put(folio);
+	return state;
+}
