@@ -113,7 +113,7 @@ static unsigned long mf_drop_bad_pages(struct folio *folio,
  * @move_flag, for one whose tail struct pages the vmemmap optimisation
  * freed (there is no struct page to flag).
  *
- * Context: any context; does not sleep.
+ * Context: any context (mf_mutex held without @move_flag); does not sleep.
  * Return: the number of bad pages dropped.
  */
 unsigned long folio_free_raw_hwp(struct folio *folio, bool move_flag)
@@ -174,18 +174,23 @@ static enum mf_huge_claim mf_hugetlb_state(struct folio *folio, bool held,
  * Poison @folio and record @page in it with *@rec, which is consumed if
  * used. Without a record the folio's records are given up: their pages
  * stay counted, as such a folio is never unpoisoned or dissolved.
- * Return: 0 if @page is newly reported, else MF_HUGE_FOLIO_POISONED or
- * MF_HUGE_PAGE_POISONED: how it was poisoned before.
+ * Return: true if @page is newly reported; else false, with *@before
+ * saying how it was poisoned before.
  */
-static int mf_hugetlb_mark(struct folio *folio, struct page *page,
-			   struct mf_bad_page **rec)
+static bool mf_hugetlb_mark(struct folio *folio, struct page *page,
+			    struct mf_bad_page **rec,
+			    enum mf_huge_claim *before)
 {
 	bool was_poisoned = folio_test_set_hwpoison(folio);
 
-	if (folio_test_hugetlb_raw_hwp_unreliable(folio))
-		return MF_HUGE_FOLIO_POISONED;
-	if (mf_bad_page_recorded(folio, page))
-		return MF_HUGE_PAGE_POISONED;
+	if (folio_test_hugetlb_raw_hwp_unreliable(folio)) {
+		*before = MF_HUGE_FOLIO_POISONED;
+		return false;
+	}
+	if (mf_bad_page_recorded(folio, page)) {
+		*before = MF_HUGE_PAGE_POISONED;
+		return false;
+	}
 	if (*rec) {
 		(*rec)->page = page;
 		llist_add(&(*rec)->node, mf_bad_pages(folio));
@@ -194,7 +199,9 @@ static int mf_hugetlb_mark(struct folio *folio, struct page *page,
 		folio_set_hugetlb_raw_hwp_unreliable(folio);
 		mf_drop_bad_pages(folio, MF_BAD_FORGET);
 	}
-	return was_poisoned ? MF_HUGE_FOLIO_POISONED : 0;
+	if (was_poisoned)
+		*before = MF_HUGE_FOLIO_POISONED;
+	return !was_poisoned;
 }
 
 /**
@@ -211,11 +218,12 @@ static int mf_hugetlb_mark(struct folio *folio, struct page *page,
  *
  * Under hugetlb_lock the folio's state is looked at, the folio poisoned and
  * @page recorded in one go, so that no allocation, free or demotion of
- * the huge page slips in between. The record is allocated before, where
- * the allocation may sleep and reclaim, so that a folio's records are
- * practically never given up.
+ * the huge page slips in between. For a hugetlb page the record is
+ * allocated first, outside the lock, where the allocation may sleep and
+ * reclaim, so that a folio's records are practically never given up; any
+ * other page costs one look under the lock.
  *
- * Context: process context, mf_mutex held; takes hugetlb_lock.
+ * Context: process context, mf_mutex held; may sleep; takes hugetlb_lock.
  * Return: MF_HUGE_NOT_HUGETLB (nothing done); MF_HUGE_FREE (poisoned,
  * nothing held); MF_HUGE_IN_USE (poisoned, a reference held for the
  * caller); MF_HUGE_BUSY (neither free nor in use: nothing done, or, with
@@ -225,13 +233,13 @@ static int mf_hugetlb_mark(struct folio *folio, struct page *page,
 enum mf_huge_claim mf_hugetlb_claim(struct page *page, int flags, bool held,
 				    bool *migratable_cleared)
 {
-	struct mf_bad_page *rec = kmalloc(sizeof(*rec), GFP_KERNEL);
+	struct mf_bad_page *rec = NULL;
+	bool allocated = false, got = false, ours;
 	enum mf_huge_claim state;
-	bool got = false, ours;
-	int before;
 	struct folio *folio;
 
 	lockdep_assert_held(&mf_mutex);
+again:
 	spin_lock_irq(&hugetlb_lock);
 	folio = page_folio(page);
 	if (!folio_test_hugetlb(folio)) {
@@ -239,16 +247,20 @@ enum mf_huge_claim mf_hugetlb_claim(struct page *page, int flags, bool held,
 		kfree(rec);
 		return MF_HUGE_NOT_HUGETLB;
 	}
+	if (!allocated) {
+		/* Outside the lock, where it may sleep and reclaim. */
+		spin_unlock_irq(&hugetlb_lock);
+		rec = kmalloc(sizeof(*rec), GFP_KERNEL);
+		allocated = true;
+		goto again;
+	}
 	state = mf_hugetlb_state(folio, held, &got);
 	/* A reference this call must drop unless it goes to the caller. */
 	ours = held || got;
 	if (state == MF_HUGE_BUSY && !(flags & MF_NO_RETRY))
 		goto unlock;
-	before = mf_hugetlb_mark(folio, page, &rec);
-	if (before) {
-		state = before;
+	if (!mf_hugetlb_mark(folio, page, &rec, &state))
 		goto unlock;
-	}
 	if (state == MF_HUGE_IN_USE) {
 		/* Memory hot-remove must not migrate it away. */
 		if (folio_test_hugetlb_migratable(folio)) {

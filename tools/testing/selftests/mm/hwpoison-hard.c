@@ -1084,23 +1084,43 @@ FIXTURE_TEARDOWN(kernel)
 TEST_F(kernel, page_no_flags)
 {
 	uint64_t cand[256], pfn = 0, flags;
-	int n, i;
+	struct hwp_mf_stats before;
+	struct hwp_mf_event ev;
+	int n, i, ret = 0, tries = 0;
+	long hc = 0;
 
 	ASSERT_TRUE(hwp_have_debugfs_injector());
 	n = hwp_find_pfns(0, ~0ULL, cand, 256);
 	ASSERT_LT(0, n);
 	usleep(1000000);
-	for (i = 0; i < n && !pfn; i++) {
-		if (hwp_drain_pcp(cand[i]))
+	/*
+	 * The kernel may free a candidate between the look and the report
+	 * (a busy debug kernel does, now and then): it is then booked as the
+	 * free buddy page it has become, withheld, and the next one is tried.
+	 */
+	for (i = 0; i < n && tries < 5; i++) {
+		if (hwp_drain_pcp(cand[i]) || hwp_kpageflags(cand[i]) ||
+		    hwp_kpagecount(cand[i]))
 			continue;
-		if (!hwp_kpageflags(cand[i]) && !hwp_kpagecount(cand[i]))
-			pfn = cand[i];
+		pfn = cand[i];
+		tries++;
+		hc = hwp_corrupted_kb();
+		ASSERT_TRUE(hwp_mf_stats_read(&before));
+		ASSERT_EQ(0, hwp_mf_trace_start());
+		ret = hwp_inject_pfn(pfn);
+		if (hwp_mf_trace_read(&ev) != 1 ||
+		    strcmp(ev.type, "free buddy page"))
+			break;
+		TH_LOG("pfn %#llx was freed before its report",
+		       (unsigned long long)pfn);
+		pfn = 0;
 	}
 	ASSERT_NE(0, pfn) {
 		TH_LOG("no kernel page without flags among %d candidates", n);
 	}
-
-	EXPECT_INJECT_BOOKED(pfn, -EBUSY, "get hwpoison page", "Ignored");
+	EXPECT_EQ(-EBUSY, ret);
+	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&before, pfn, "get hwpoison page", "Ignored");
 	flags = hwp_kpageflags(pfn);
 	EXPECT_EQ(BIT_ULL(KPF_HWPOISON), flags) {
 		TH_LOG("pfn %#llx: kpageflags %#llx",

@@ -56,6 +56,7 @@ FIXTURE_TEARDOWN(huge)
 TEST_F_TIMEOUT(huge, free_huge_page, 300)
 {
 	long hc, total, before = -1, after = -1, ps = hwp_page_size();
+	long want, slack;
 	int ms, nbuddy = -1, i;
 	uint64_t pfn;
 
@@ -69,10 +70,14 @@ TEST_F_TIMEOUT(huge, free_huge_page, 300)
 		hc = hwp_corrupted_kb();
 		total = hwp_node_stat("total");
 		before = hwp_memfree_settled_kb(pfn);
+		if (before < 0 && hwp_debug_kernel())
+			before = hwp_memfree_now_kb(pfn);
 		ASSERT_GT(before, 0);
 
 		EXPECT_EQ(0, hwp_inject_pfn(pfn + 5));
 		after = hwp_memfree_settled_kb(pfn);
+		if (after < 0 && hwp_debug_kernel())
+			after = hwp_memfree_now_kb(pfn);
 		EXPECT_TRUE(hwp_pfn_poisoned(pfn + 5));
 		EXPECT_EQ(3 - i, rd(NR_HUGE));
 		EXPECT_EQ(3 - i, rd(FREE_HUGE));
@@ -96,7 +101,16 @@ TEST_F_TIMEOUT(huge, free_huge_page, 300)
 		    nbuddy == HPAGE_NR - 1)
 			break;
 	}
-	EXPECT_EQ(before + (HPAGE_NR - 1) * ps / 1024, after);
+	/*
+	 * A debug kernel's MemFree is never quiet: there the 511 healthy
+	 * pages, each seen in a free list above, must still show within its
+	 * noise (a huge page withheld whole would be 2 MiB off).
+	 */
+	want = before + (HPAGE_NR - 1) * ps / 1024;
+	slack = hwp_debug_kernel() ? HWP_MEMFREE_NOISE_KB : 0;
+	EXPECT_GE(slack, labs(after - want)) {
+		TH_LOG("MemFree %ld kB -> %ld kB", before, after);
+	}
 	EXPECT_EQ(HPAGE_NR - 1, nbuddy);
 
 	/* Reserving huge pages again never hands out the poisoned one. */

@@ -698,6 +698,29 @@ static inline long hwp_memfree_settled_kb(uint64_t pfn)
 }
 
 /*
+ * A debug kernel (kmemleak, KASAN's quarantine) allocates and frees pages
+ * all the time: MemFree is never quiet there, and moves by up to a few
+ * hundred kB between two readings. Cases that weigh MemFree by the page
+ * fall back to a tolerance of HWP_MEMFREE_NOISE_KB on such a kernel, with
+ * a signal larger than that.
+ */
+#define HWP_MEMFREE_NOISE_KB	1024
+
+static inline bool hwp_debug_kernel(void)
+{
+	return !access("/sys/kernel/debug/kmemleak", F_OK);
+}
+
+/* MemFree with @pfn's zone's pcp lists drained and vmstat folded; -1. */
+static inline long hwp_memfree_now_kb(uint64_t pfn)
+{
+	if (hwp_drain_pcp(pfn) ||
+	    hwp_write_file("/proc/sys/vm/stat_refresh", "1"))
+		return -1;
+	return hwp_meminfo_kb("MemFree");
+}
+
+/*
  * In a kselftest: poisoned @pfn is withheld from use, checked where the
  * page is. With its zone's pcp lists drained (a free page parked there is
  * in no buddy list yet), it is in no free list (KPF_BUDDY is set on every
