@@ -78,6 +78,26 @@ static bool poisoned_soon(uint64_t pfn)
 }
 
 /*
+ * A clean page cache page is flagged first and dropped after (off the LRU,
+ * out of every page table): a touch in between faults on the flag. Wait
+ * for the drop.
+ */
+static bool dropped_soon(uint64_t pfn)
+{
+	uint64_t busy = BIT_ULL(KPF_LRU) | BIT_ULL(KPF_MMAP);
+	int i;
+
+	if (!poisoned_soon(pfn))
+		return false;
+	for (i = 0; i < 300; i++) {
+		if (!(hwp_kpageflags(pfn) & busy))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
  * The page flag is set first, the page is unmapped after: wait for that
  * too before touching it.
  */
@@ -262,7 +282,7 @@ TEST_F(copy_mc, collapse_file)
 	EXPECT_EQ(EINVAL, errno);
 	fail_no_copies();
 
-	EXPECT_TRUE(poisoned_soon(pfn));
+	EXPECT_TRUE(dropped_soon(pfn));
 	for (i = 0; i < npages; i++)
 		bad += !hwp_check(p + i * ps, ps, i + 43);
 	EXPECT_EQ(0, bad);
