@@ -699,13 +699,10 @@ static inline long hwp_memfree_settled_kb(uint64_t pfn)
 
 /*
  * A debug kernel (kmemleak, KASAN's quarantine) allocates and frees pages
- * all the time: MemFree is never quiet there, and moves by up to a few
- * hundred kB between two readings. Cases that weigh MemFree by the page
- * fall back to a tolerance of HWP_MEMFREE_NOISE_KB on such a kernel, with
- * a signal larger than that.
+ * all the time: MemFree is never quiet there, and moves by megabytes
+ * within a window. Cases that weigh MemFree by the page check the page
+ * where it is only, on such a kernel.
  */
-#define HWP_MEMFREE_NOISE_KB	1024
-
 static inline bool hwp_debug_kernel(void)
 {
 	return !access("/sys/kernel/debug/kmemleak", F_OK);
