@@ -84,17 +84,8 @@ static bool poisoned_soon(uint64_t pfn)
  */
 static bool dropped_soon(uint64_t pfn)
 {
-	uint64_t busy = BIT_ULL(KPF_LRU) | BIT_ULL(KPF_MMAP);
-	int i;
-
-	if (!poisoned_soon(pfn))
-		return false;
-	for (i = 0; i < 300; i++) {
-		if (!(hwp_kpageflags(pfn) & busy))
-			return true;
-		usleep(10000);
-	}
-	return false;
+	return poisoned_soon(pfn) &&
+	       hwp_wait_kpf(pfn, BIT_ULL(KPF_LRU) | BIT_ULL(KPF_MMAP), 0, 3000);
 }
 
 /*

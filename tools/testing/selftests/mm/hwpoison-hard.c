@@ -65,17 +65,6 @@ HWP_SIGBUS_STATE;
 		HWP_EXPECT_MF_BOOKED(&__ibefore, __ipfn, (type), (result)); \
 	} while (0)
 
-/* kpageflags of @pfn with the bits in @mask equal to @want, within @ms. */
-static bool wait_kpf(uint64_t pfn, uint64_t mask, uint64_t want, int ms)
-{
-	for (; ms > 0; ms -= 20) {
-		if ((hwp_kpageflags(pfn) & mask) == want)
-			return true;
-		usleep(20000);
-	}
-	return (hwp_kpageflags(pfn) & mask) == want;
-}
-
 /* A /proc/meminfo field with every CPU's vmstat deltas folded in. */
 static long settled_kb(const char *key)
 {
@@ -298,7 +287,7 @@ TEST_F_TIMEOUT(loopfs, under_writeback, 120)
 	munmap(p, 4 * ps);
 	ASSERT_EQ(0, sync_file_range(self->fd, ps, ps,
 				     SYNC_FILE_RANGE_WRITE));
-	ASSERT_TRUE(wait_kpf(pfn, wb, wb, 2000)) {
+	ASSERT_TRUE(hwp_wait_kpf(pfn, wb, wb, 2000)) {
 		TH_LOG("pfn %#llx never under writeback: kpageflags %#llx",
 		       (unsigned long long)pfn,
 		       (unsigned long long)hwp_kpageflags(pfn));
@@ -312,8 +301,8 @@ TEST_F_TIMEOUT(loopfs, under_writeback, 120)
 	if (!pid)
 		_exit(-hwp_inject_pfn(pfn));
 	/* Flagged at once, and then the report waits for the writeback. */
-	EXPECT_TRUE(wait_kpf(pfn, poison | wb | BIT_ULL(KPF_LOCKED),
-			     poison | wb | BIT_ULL(KPF_LOCKED), 2000));
+	EXPECT_TRUE(hwp_wait_kpf(pfn, poison | wb | BIT_ULL(KPF_LOCKED),
+				 poison | wb | BIT_ULL(KPF_LOCKED), 2000));
 	for (ms = 0; ms < 500; ms += 20) {
 		ASSERT_EQ(0, waitpid(pid, &status, WNOHANG)) {
 			TH_LOG("the report did not wait for the writeback");
@@ -414,10 +403,10 @@ TEST_F_TIMEOUT(loopfs, isolated_by_migration, 120)
 	ASSERT_NE(0, pfn);
 	ASSERT_EQ(0, sync_file_range(self->fd, ps, ps,
 				     SYNC_FILE_RANGE_WRITE));
-	ASSERT_TRUE(wait_kpf(pfn, wb, wb, 2000));
+	ASSERT_TRUE(hwp_wait_kpf(pfn, wb, wb, 2000));
 	ASSERT_EQ(0, pthread_create(&thread, NULL, move_one, &m));
 	/* Isolated (off the LRU) and locked by the migration, waiting. */
-	EXPECT_TRUE(wait_kpf(pfn, iso, BIT_ULL(KPF_LOCKED) | wb, 5000)) {
+	EXPECT_TRUE(hwp_wait_kpf(pfn, iso, BIT_ULL(KPF_LOCKED) | wb, 5000)) {
 		TH_LOG("pfn %#llx: kpageflags %#llx",
 		       (unsigned long long)pfn,
 		       (unsigned long long)hwp_kpageflags(pfn));

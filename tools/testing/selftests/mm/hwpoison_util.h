@@ -127,6 +127,18 @@ static inline bool hwp_pfn_poisoned(uint64_t pfn)
 }
 
 /* A "Key:   N kB" field of /proc/meminfo, in kB; -1 if missing. */
+/* Wait up to @ms for kpageflags of @pfn to have @want in the bits of @mask. */
+static inline bool hwp_wait_kpf(uint64_t pfn, uint64_t mask, uint64_t want,
+				int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if ((hwp_kpageflags(pfn) & mask) == want)
+			return true;
+		usleep(20000);
+	}
+	return (hwp_kpageflags(pfn) & mask) == want;
+}
+
 /* Wait up to @ms for @pfn to be marked poisoned. */
 static inline bool hwp_wait_poisoned(uint64_t pfn, int ms)
 {
