@@ -1,66 +1,257 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * State that every memory failure handler shares: the lock that orders
- * changes of a page's poison state, and whether the hardware has reported
- * an error in this boot.
+ * Hard offline, memory_failure(): a page with an uncorrectable error is
+ * resolved, claimed, taken hold of, contained by its kind and booked, and
+ * the processes that lose data are signalled.
  */
+#define pr_fmt(fmt) "Memory failure: " fmt
+
+#include <linux/memremap.h>
 #include <linux/mm.h>
-#include <linux/mutex.h>
+#include <linux/pagemap.h>
 
 #include "internal.h"
-
-/* Orders changes of a page's poison state: see internal.h. */
-DEFINE_MUTEX(mf_mutex);
+#include "sysctl.h"
 
 /*
- * Set once the hardware (not software injection) has reported an error:
- * from then on a poisoned page may be bad for real and unpoison refuses.
- * Written and read under mf_mutex.
+ * A page poisoned before: nothing to contain. An action-required caller
+ * consumed it through a mapping that is still there (the report came in
+ * before it was unmapped): that caller is signalled.
  */
-static bool hw_error_seen __read_mostly;
-
-/**
- * mf_note_hw_error - remember that the hardware reported a memory error
- *
- * Context: Process context, mf_mutex held.
- */
-void mf_note_hw_error(void)
+static int mf_report_again(struct mf_target *t)
 {
-	lockdep_assert_held(&mf_mutex);
-	hw_error_seen = true;
+	int ret = -EHWPOISON;
+
+	if (t->flags & MF_ACTION_REQUIRED)
+		ret = mf_kill_accessing(t->pfn, t->flags);
+	mf_target_put(t);
+	mf_action_result(t->pfn, MF_MSG_ALREADY_POISONED, MF_FAILED);
+	return ret;
+}
+
+/*
+ * A large folio that could not be split (pinned, say) cannot be unmapped
+ * a page at a time: its mappers are told now, by the kill policy, and
+ * keep it mapped.
+ */
+static int mf_keep_unsplit(struct mf_target *t, struct folio *folio)
+{
+	LIST_HEAD(victims);
+
+	folio_lock(folio);
+	mf_collect_victims(folio, t->page, &victims,
+			   t->flags & MF_ACTION_REQUIRED);
+	folio_unlock(folio);
+	mf_signal_victims(&victims, true, t->pfn, t->flags);
+	mf_target_put(t);
+	mf_action_result(t->pfn, MF_MSG_UNSPLIT_THP, MF_FAILED);
+	return -EHWPOISON;
+}
+
+/*
+ * Contain a claimed page that the handler holds: unless the filters skip
+ * it, split it out of its THP, unmap it, signal who lost data, and take
+ * it out of whatever it belongs to.
+ */
+static int mf_offline_held(struct mf_target *t)
+{
+	struct folio *folio = page_folio(t->page);
+	unsigned long before;
+
+	folio_lock(folio);
+	if (hwpoison_filter(t->page)) {
+		folio_unlock(folio);
+		mf_unclaim(t);
+		mf_target_put(t);
+		return -EOPNOTSUPP;
+	}
+	folio_unlock(folio);
+
+	if (folio_test_large(folio)) {
+		/* Set with a reference held, so that a split sees it. */
+		folio_set_has_hwpoisoned(folio);
+		folio = mf_split_folio(t->page);
+		if (!folio)
+			return mf_keep_unsplit(t, page_folio(t->page));
+	}
+
+	/* A page in a per-CPU LRU batch is not on the LRU yet. */
+	shake_folio(folio);
+	folio_lock(folio);
+	/* Split, and held: it cannot become part of a large folio again. */
+	VM_WARN_ON_ONCE_FOLIO(folio_test_large(folio), folio);
+	/* Unmapping changes the flags that tell what the page was. */
+	before = folio->flags;
+	/*
+	 * Only an LRU page has mappings to take down. A folio under
+	 * writeback may have lost PG_lru to munlock without its lock; it
+	 * is waited for, as evicting it from its file would be a bug.
+	 */
+	if (folio_test_lru(folio) || folio_test_writeback(folio)) {
+		folio_wait_writeback(folio);
+		if (!mf_unmap_and_kill(t, folio)) {
+			folio_unlock(folio);
+			return mf_action_result(t->pfn, MF_MSG_UNMAP_FAILED,
+						MF_FAILED);
+		}
+		if (folio_test_lru(folio) && !folio_test_swapcache(folio) &&
+		    !folio->mapping) {
+			/* Truncated by its file as we went. */
+			folio_unlock(folio);
+			return mf_action_result(t->pfn, MF_MSG_TRUNCATED_LRU,
+						MF_IGNORED);
+		}
+	}
+	return mf_contain(t, folio, before);
+}
+
+/*
+ * Hard offline of a page of online memory: a hugetlb page has its own
+ * path; any other is claimed, taken hold of, and contained. A page that
+ * changed owner under us is handled again from the start, once.
+ */
+static int mf_offline_page(struct mf_target *t)
+{
+	enum mf_grab_verdict grab;
+	bool again = false;
+	int ret;
+
+retry:
+	if (mf_hugetlb_offline(t, &ret))
+		return ret;
+	if (!mf_claim(t))
+		return mf_report_again(t);
+	if (t->held)
+		return mf_offline_held(t);
+
+	grab = mf_grab(t);
+	switch (grab) {
+	case MF_GRAB_IN_USE:
+		return mf_offline_held(t);
+	case MF_GRAB_FREE:
+		return mf_action_result(t->pfn, MF_MSG_BUDDY, MF_RECOVERED);
+	case MF_GRAB_FREE_LOST:
+	case MF_GRAB_RACED:
+		if (!again) {
+			again = true;
+			mf_unclaim(t);
+			goto retry;
+		}
+		if (grab == MF_GRAB_FREE_LOST)
+			return mf_action_result(t->pfn, MF_MSG_BUDDY,
+						MF_FAILED);
+		break;
+	case MF_GRAB_UNHANDLED:
+		break;
+	}
+	pr_err("%#lx: unhandlable page\n", t->pfn);
+	return mf_action_result(t->pfn, MF_MSG_GET_HWPOISON, MF_IGNORED);
+}
+
+/*
+ * A pfn that is not online memory: the architecture's own memory (x86
+ * SGX's enclave page cache), ZONE_DEVICE memory through its pagemap, or
+ * nothing the kernel manages.
+ */
+static int mf_offline_other(struct mf_target *t)
+{
+	struct dev_pagemap *pgmap = NULL;
+
+	if (!arch_memory_failure(t->pfn, t->flags)) {
+		mf_target_put(t);
+		return 0;
+	}
+	if (pfn_valid(t->pfn))
+		pgmap = get_dev_pagemap(t->pfn, NULL);
+	/* The pagemap's reference keeps the page from here on. */
+	mf_target_put(t);
+	if (pgmap)
+		return mf_handle_devmap(t->pfn, t->flags, pgmap);
+	pr_err("%#lx: memory outside kernel control\n", t->pfn);
+	return -ENXIO;
+}
+
+/* Hard offline of @pfn; @given is the caller's page, whose reference is ours. */
+static int mf_hard_offline(unsigned long pfn, int flags, struct page *given)
+{
+	struct mf_target t = {
+		.pfn = pfn,
+		.page = given,
+		.flags = flags,
+		.held = !!given,
+	};
+	int ret;
+
+	if (!READ_ONCE(sysctl_memory_failure_recovery))
+		panic("Memory failure on page %lx", pfn);
+
+	mutex_lock(&mf_mutex);
+	if (!(flags & MF_SW_SIMULATED))
+		mf_note_hw_error();
+	if (pfn_to_online_page(pfn)) {
+		t.page = pfn_to_page(pfn);
+		ret = mf_offline_page(&t);
+	} else {
+		ret = mf_offline_other(&t);
+	}
+	mutex_unlock(&mf_mutex);
+	return ret;
 }
 
 /**
- * mf_hw_error_seen - has the hardware reported a memory error this boot?
+ * memory_failure - take a page with an uncorrectable error out of use
+ * @pfn: the page frame with the error
+ * @flags: MF_ACTION_REQUIRED if the current task consumed the error,
+ *	   MF_MUST_KILL to signal mappers even of a clean page,
+ *	   MF_SW_SIMULATED for a software injection
  *
- * Context: Process context, mf_mutex held.
- * Return: true once mf_note_hw_error() has been called.
+ * Marks the page poisoned, takes it off the free lists or out of its file,
+ * unmaps it and signals the processes that lose data by the kill policy,
+ * and books the result (log line, HardwareCorrupted, node counters, trace
+ * event). ZONE_DEVICE pfns go to their pagemap's owner.
+ *
+ * Context: process context with interrupts enabled and no spinlock held;
+ * may sleep. Takes mf_mutex. From other contexts use memory_failure_queue().
+ * Return: 0 if the error is contained, or, for MF_ACTION_REQUIRED, if the
+ * page was poisoned already and the current task does not map it;
+ * -EHWPOISON if the page was poisoned already (the current task was
+ * signalled for MF_ACTION_REQUIRED), or a huge page could not be split
+ * (its mappers were signalled); -EOPNOTSUPP if the injector's filters skip
+ * the page; -ENXIO if @pfn is no memory the kernel manages; -EFAULT for
+ * MF_ACTION_REQUIRED from a kernel thread; -EBUSY if it could not be
+ * contained.
  */
-bool mf_hw_error_seen(void)
+int memory_failure(unsigned long pfn, int flags)
 {
-	lockdep_assert_held(&mf_mutex);
-	return hw_error_seen;
+	return mf_hard_offline(pfn, flags, NULL);
 }
+EXPORT_SYMBOL_GPL(memory_failure);
 
 /**
- * SetPageHWPoisonTakenOff - note that a poisoned free page is off the free lists
- * @page: a page that take_page_off_buddy() has just taken
+ * memory_failure_held - memory_failure() on a page the caller holds
+ * @page: the page with the error; the caller holds a reference on its
+ *	  folio (from get_user_pages(), say), which this consumes on every
+ *	  path: dropped, or kept as the poison reference
+ * @flags: as for memory_failure()
  *
- * Context: Any context; the caller holds the zone lock of @page.
+ * Context: as memory_failure().
+ * Return: as memory_failure(); -EBUSY for the shared zero page or the
+ * huge zero folio, which are left alone.
  */
-void SetPageHWPoisonTakenOff(struct page *page)
+int memory_failure_held(struct page *page, int flags)
 {
-	set_page_private(page, MAGIC_HWPOISON);
-}
+	struct folio *folio = page_folio(page);
 
-/**
- * ClearPageHWPoisonTakenOff - undo SetPageHWPoisonTakenOff()
- * @page: a page going back to the buddy allocator
- *
- * Context: Any context; the caller holds the zone lock of @page.
- */
-void ClearPageHWPoisonTakenOff(struct page *page)
-{
-	if (PageHWPoison(page))
-		set_page_private(page, 0);
+	/*
+	 * A read fault of private anonymous memory maps the shared zero
+	 * page: the caller names no page of its own, and the zero page
+	 * is everyone's. It is not poisoned for one process's report.
+	 */
+	if (is_zero_folio(folio) || is_huge_zero_folio(folio)) {
+		pr_info("%#lx: shared zero page: not poisoned\n",
+			page_to_pfn(page));
+		put_page(page);
+		return -EBUSY;
+	}
+	return mf_hard_offline(page_to_pfn(page), flags, page);
 }

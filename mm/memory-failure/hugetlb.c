@@ -17,9 +17,11 @@
  *   after the folio stopped being a hugetlb folio under hugetlb_lock, and
  *   never while someone holds a reference on it;
  * - is_raw_hwpoison_page_in_hugepage() walks it under mf_mutex, for a
- *   caller that holds a reference on the folio.
- * llist_del_all() lets two emptiers race (the filter path's rollback
- * against a dissolve) without freeing a record twice.
+ *   caller that holds a reference on the folio;
+ * - memory_failure() forgets it when the filters exclude a report, under
+ *   mf_mutex and hugetlb_lock, while the folio is a hugetlb folio, so
+ *   never at the same time as a dissolve.
+ * llist_del_all() takes a list whole, so a record is never freed twice.
  */
 #include <linux/hugetlb.h>
 #include <linux/llist.h>
@@ -276,4 +278,115 @@ unlock:
 	if (ours)
 		folio_put(folio);
 	return state;
+}
+
+/*
+ * Give back the claim on a hugetlb folio that mf_hugetlb_claim() newly
+ * poisoned, for the injector's filters. Nothing was counted yet, and no
+ * page of it is flagged: its records (this report's only) are forgotten,
+ * not handed to the raw pages as a dissolve would. The folio is in use
+ * (held) or free; a free one may be dissolved meanwhile, which hugetlb_lock
+ * orders against this.
+ */
+static void mf_hugetlb_unclaim(struct folio *folio, bool migratable_cleared)
+{
+	spin_lock_irq(&hugetlb_lock);
+	if (folio_test_hugetlb(folio)) {
+		mf_drop_bad_pages(folio, MF_BAD_FORGET);
+		folio_clear_hugetlb_raw_hwp_unreliable(folio);
+		folio_clear_hwpoison(folio);
+		if (migratable_cleared)
+			folio_set_hugetlb_migratable(folio);
+	}
+	spin_unlock_irq(&hugetlb_lock);
+}
+
+/* The folio of a report was poisoned before: the caller may be told. */
+static int mf_hugetlb_again(struct mf_target *t, enum mf_huge_claim claim)
+{
+	int ret = -EHWPOISON;
+
+	if (t->flags & MF_ACTION_REQUIRED)
+		ret = mf_kill_accessing(t->pfn, t->flags);
+	if (claim == MF_HUGE_PAGE_POISONED)
+		mf_action_result(t->pfn, MF_MSG_ALREADY_POISONED, MF_FAILED);
+	else
+		mf_action_result(t->pfn, MF_MSG_HUGE, MF_FAILED);
+	return ret;
+}
+
+/**
+ * mf_hugetlb_offline - hard offline of a page if it is part of a hugetlb folio
+ * @t: the target, online memory, not claimed yet; the handler's reference,
+ *     if it holds one, is consumed here unless @t->page is no hugetlb page
+ * @ret: the report's return value, if handled here
+ *
+ * A free huge page is dissolved, its good pages going back to the
+ * allocator. An in-use one is unmapped, its mappers signalled by the kill
+ * policy; an anonymous one is then dissolved too, a hugetlbfs one stays in
+ * its file, which reads up to the bad page. A folio that is changing state
+ * is looked at twice, then poisoned all the same and left as it is.
+ *
+ * Context: process context, mf_mutex held; may sleep.
+ * Return: false if @t->page is not part of a hugetlb folio (nothing done);
+ * else true, with *@ret as for memory_failure().
+ */
+bool mf_hugetlb_offline(struct mf_target *t, int *ret)
+{
+	bool migratable_cleared = false;
+	enum mf_huge_claim claim;
+	int flags = t->flags;
+	unsigned long before;
+	struct folio *folio;
+
+	lockdep_assert_held(&mf_mutex);
+	for (;;) {
+		claim = mf_hugetlb_claim(t->page, flags, t->held,
+					 &migratable_cleared);
+		if (claim != MF_HUGE_BUSY || (flags & MF_NO_RETRY))
+			break;
+		flags |= MF_NO_RETRY;
+	}
+	if (claim == MF_HUGE_NOT_HUGETLB)
+		return false;
+	/* The claim consumed the caller's reference, or handed one back. */
+	t->held = claim == MF_HUGE_IN_USE;
+
+	switch (claim) {
+	case MF_HUGE_BUSY:
+		*ret = mf_action_result(t->pfn, MF_MSG_GET_HWPOISON,
+					MF_IGNORED);
+		return true;
+	case MF_HUGE_FOLIO_POISONED:
+	case MF_HUGE_PAGE_POISONED:
+		*ret = mf_hugetlb_again(t, claim);
+		return true;
+	default:
+		break;
+	}
+
+	folio = page_folio(t->page);
+	folio_lock(folio);
+	if (hwpoison_filter(t->page)) {
+		mf_hugetlb_unclaim(folio, migratable_cleared);
+		folio_unlock(folio);
+		mf_target_put(t);
+		*ret = -EOPNOTSUPP;
+		return true;
+	}
+	if (claim == MF_HUGE_FREE) {
+		folio_unlock(folio);
+		*ret = mf_action_result(t->pfn, MF_MSG_FREE_HUGE,
+					mf_take_off_free(t->page) ?
+					MF_RECOVERED : MF_FAILED);
+		return true;
+	}
+	before = folio->flags;
+	if (!mf_unmap_and_kill(t, folio)) {
+		folio_unlock(folio);
+		*ret = mf_action_result(t->pfn, MF_MSG_UNMAP_FAILED, MF_FAILED);
+		return true;
+	}
+	*ret = mf_contain(t, folio, before);
+	return true;
 }

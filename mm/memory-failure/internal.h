@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the files of the memory failure subsystem share, and nothing else.
- *
- * The subsystem is being taken over from mm/memory-failure.c one part at a
- * time; until that file is gone it includes this header too, and the few
- * of its functions that our parts still call are declared at the end.
  */
 #ifndef _MM_MEMORY_FAILURE_INTERNAL_H
 #define _MM_MEMORY_FAILURE_INTERNAL_H
@@ -41,6 +37,47 @@ static inline bool mf_page_taken_off(struct page *page)
 {
 	return PageHWPoison(page) && page_private(page) == MAGIC_HWPOISON;
 }
+
+/**
+ * struct mf_target - the page a hard offline report is about
+ * @pfn: the reported page frame; the only form that is logged
+ * @page: its struct page: online memory, or, before a pfn that is not
+ *	  online is resolved further, the page a caller handed over (or NULL)
+ * @flags: the report's MF_* flags, as the caller gave them
+ * @held: the handler holds a reference on @page's folio
+ *
+ * The pfn is resolved once, by memory_failure(); everything after works on
+ * the target. The handler's reference is taken by mf_grab() (or handed
+ * over by memory_failure_held()'s caller), dropped by mf_target_put(), or
+ * kept for good as the poison reference of a contained page.
+ */
+struct mf_target {
+	unsigned long pfn;
+	struct page *page;
+	int flags;
+	bool held;
+};
+
+/* target.c: how mf_grab() found the page, see there. */
+enum mf_grab_verdict {
+	MF_GRAB_IN_USE,
+	MF_GRAB_FREE,
+	MF_GRAB_FREE_LOST,
+	MF_GRAB_RACED,
+	MF_GRAB_UNHANDLED,
+};
+
+bool mf_claim(struct mf_target *t);
+void mf_unclaim(struct mf_target *t);
+void mf_target_put(struct mf_target *t);
+enum mf_grab_verdict mf_grab(struct mf_target *t);
+
+/* classify.c and contain.c: what the page is, and taking it out of use. */
+enum mf_action_page_type mf_classify(unsigned long flags);
+bool mf_take_off_free(struct page *page);
+struct folio *mf_split_folio(struct page *page);
+bool mf_unmap_and_kill(struct mf_target *t, struct folio *folio);
+int mf_contain(struct mf_target *t, struct folio *folio, unsigned long before);
 
 /**
  * struct mf_filter - which pages injected reports may touch
@@ -122,7 +159,13 @@ enum mf_huge_claim {
 enum mf_huge_claim mf_hugetlb_claim(struct page *page, int flags, bool held,
 				    bool *migratable_cleared);
 unsigned long folio_free_raw_hwp(struct folio *folio, bool move_flag);
+bool mf_hugetlb_offline(struct mf_target *t, int *ret);
 #else
+static inline bool mf_hugetlb_offline(struct mf_target *t, int *ret)
+{
+	return false;
+}
+
 static inline unsigned long folio_free_raw_hwp(struct folio *folio,
 					       bool move_flag)
 {

@@ -191,17 +191,6 @@ static enum so_drop so_drop_clean(struct folio *folio)
 	return SO_DROPPED;
 }
 
-/* Split a THP holding @page (we hold a reference): @page's folio after. */
-static struct folio *so_split(struct page *page)
-{
-	int ret;
-
-	lock_page(page);
-	ret = split_huge_page(page);
-	unlock_page(page);
-	return ret ? NULL : page_folio(page);
-}
-
 /*
  * Move an in-use page away and retire it. We hold a reference on its
  * folio, which this consumes on every path.
@@ -220,7 +209,7 @@ static int so_move(unsigned long pfn, struct page *page)
 	long ret;
 
 	if (!huge && folio_test_large(folio)) {
-		folio = so_split(page);
+		folio = mf_split_folio(page);
 		if (!folio) {
 			put_page(page);
 			pr_info("%#lx: thp split failed\n", pfn);

@@ -443,4 +443,32 @@ TEST_F(huge, pinned_then_freed)
 		hwp_unpoison_pfn(pfn + 5);
 }
 
+/*
+ * A report that the injector's filters exclude leaves no mark. sysfs
+ * hard_offline_page reaches memory_failure() with the filters on (the
+ * injector's own file would filter before it); with only free buddy
+ * pages let through, a free huge page is claimed, then rolled back: it
+ * stays whole in the pool, no page of it is poisoned, nothing is booked.
+ */
+TEST_F(huge, filtered_report_leaves_no_mark)
+{
+	uint64_t pfn = hwp_free_huge_page_pfn();
+	long hc = hwp_corrupted_kb(), total = hwp_node_stat("total");
+	long nr = rd(NR_HUGE), nfree = rd(FREE_HUGE);
+	int ret;
+
+	ASSERT_NE(0, pfn);
+	ASSERT_LT(0, nfree);
+	ASSERT_EQ(0, hwp_flags_filter(BIT_ULL(HWP_KPF_BUDDY)));
+	ret = hwp_sysfs_offline("hard", pfn + 5);
+	hwp_flags_filter(0);
+	EXPECT_EQ(0, ret);
+	EXPECT_FALSE(hwp_pfn_poisoned(pfn + 5));
+	EXPECT_FALSE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(nr, rd(NR_HUGE));
+	EXPECT_EQ(nfree, rd(FREE_HUGE));
+	EXPECT_EQ(hc, hwp_corrupted_kb());
+	EXPECT_EQ(total, hwp_node_stat("total"));
+}
+
 TEST_HARNESS_MAIN
