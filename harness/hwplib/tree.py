@@ -138,6 +138,8 @@ def sync_tree(kernel):
         with open(stamp, 'w') as f:
             f.write(version)
     files, deleted = desired_tree(pristine, kernel)
+    # A file the series patches and then deletes is never written.
+    files = {rel: data for rel, data in files.items() if rel not in deleted}
     managed_path = os.path.join(kdir, 'managed.json')
     prev = json.loads(read(managed_path, '{"files": [], "deleted": []}'))
     changed = 0

@@ -46,10 +46,11 @@ EXPORT_SYMBOL_GPL(shake_folio);
  * mf_take_off_free - take a free page off the allocator for good
  * @page: a poisoned page that nobody holds: free, or of a free huge page
  *
- * A free huge page is dissolved first. The per-CPU free lists cannot be
- * kept empty here (dissolving may take the CPU hotplug lock, which must
- * not be taken under zone_pcp_disable()), so they are emptied once and
- * the page is taken if it is still free.
+ * A free huge page is dissolved first; freeing it withholds its poisoned
+ * pages from the allocator, which is as good. The per-CPU free lists
+ * cannot be kept empty here (dissolving may take the CPU hotplug lock,
+ * which must not be taken under zone_pcp_disable()), so they are emptied
+ * once and the page is taken if it is still free.
  *
  * Context: process context, mf_mutex held; may sleep.
  * Return: true if the page is off the free lists and held by its poison
@@ -60,10 +61,16 @@ bool mf_take_off_free(struct page *page)
 	if (dissolve_free_hugetlb_folio(page_folio(page)))
 		return false;
 	drain_all_pages(page_zone(page));
-	if (!take_page_off_buddy(page))
-		return false;
-	page_ref_inc(page);
-	return true;
+	if (take_page_off_buddy(page)) {
+		page_ref_inc(page);
+		return true;
+	}
+	/*
+	 * Freeing the dissolved folio withheld its poisoned pages from the
+	 * allocator (free_pages_prepare()), each as take_page_off_buddy()
+	 * and the reference above would have left it.
+	 */
+	return mf_page_taken_off(page);
 }
 
 /**

@@ -101,6 +101,9 @@ static unsigned long mf_drop_bad_pages(struct folio *folio,
 		kfree(rec);
 		n++;
 	}
+	/* The page allocator frees such a folio around its bad pages. */
+	if (n && fate == MF_BAD_FLAG_PAGES)
+		folio_set_has_hwpoisoned(folio);
 	return n;
 }
 
@@ -133,13 +136,14 @@ unsigned long folio_free_raw_hwp(struct folio *folio, bool move_flag)
 
 /**
  * folio_clear_hugetlb_hwpoison - hand a folio's poison to its bad pages
- * @folio: a poisoned hugetlb folio that hugetlb is dissolving, or whose
- *	   poisoning memory failure rolls back (the injector's filters)
+ * @folio: a poisoned hugetlb folio that hugetlb is dissolving
  *
- * The folio flag goes and each recorded bad page is flagged instead, so
- * that the allocator withholds exactly those. A folio whose records were
- * given up, or that has no tail struct pages, is left as it is; hugetlb
- * then keeps it out of the allocator.
+ * The folio flag goes and each recorded bad page is flagged instead, and
+ * the folio PG_has_hwpoisoned, so that the page allocator frees it around
+ * exactly those (with CONFIG_TRANSPARENT_HUGEPAGE, which that flag needs;
+ * without, the folio is freed whole, bad pages and all, as 6.12 does). A
+ * folio whose records were given up, or that has no tail struct pages,
+ * is left as it is; hugetlb then keeps it out of the allocator.
  *
  * Context: any context; does not sleep.
  */
