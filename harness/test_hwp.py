@@ -213,5 +213,40 @@ class MaintainersTests(unittest.TestCase):
         self.assertFalse(covered('mm/memory-failure.c', pats))
         self.assertFalse(covered('mm/other.c', pats))
 
+
+class CopiedTests(unittest.TestCase):
+    UP = ['static int f(struct page *p)', '{',
+          '\tint ret = do_one_thing(p);', '', '\tif (ret)',
+          '\t\treturn ret;', '\tret = do_another_thing(p, 1);',
+          '\tput_the_page_back(p);', '\tcount_it_somewhere(p);',
+          '\treturn ret;', '}']
+
+    def test_run_found(self):
+        from hwplib.copied import MAX_RUN, copied_runs
+        ours = ['/* ours */', '  int ret = do_one_thing(p);', '',
+                'if (ret)', 'return ret;', 'ret = do_another_thing(p, 1);',
+                'put_the_page_back(p);', 'count_it_somewhere(p);']
+        runs = copied_runs(ours, self.UP)
+        self.assertEqual(1, len(runs))
+        first, up_first, n, _ = runs[0]
+        self.assertEqual((2, 3), (first, up_first))
+        # Blank lines and a short "if" or "return" do not count.
+        self.assertEqual(4, n)
+        self.assertGreaterEqual(n, MAX_RUN)
+
+    def test_reordered_is_not_a_run(self):
+        from hwplib.copied import copied_runs
+        ours = ['ret = do_another_thing(p, 1);', 'count_it_somewhere(p);',
+                'int ret = do_one_thing(p);', 'put_the_page_back(p);']
+        self.assertEqual([], copied_runs(ours, self.UP))
+
+    def test_tables_are_data(self):
+        from hwplib.copied import copied_runs
+        table = ['[MF_MSG_KERNEL] = "reserved kernel page",',
+                 '[MF_MSG_HUGE] = "huge page",', '.mode = 0644,',
+                 '.proc_handler = proc_dointvec_minmax,']
+        self.assertEqual([], copied_runs(table, table))
+
+
 if __name__ == '__main__':
     unittest.main()

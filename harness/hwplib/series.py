@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 
+from .copied import check_copied
 from .packages import base_dir
 from .paths import BUILD, HARNESS, PATCH_DIR, ROOT
 from .tree import deleted_files, overlay_files, patch_series, patch_targets, \
@@ -158,7 +159,8 @@ def cmd_series(args):
     print(cp.stdout, end='')
     print('checkpatch --strict: %s (%d patches)' %
           ('clean' if cp.returncode == 0 else 'NOT clean', len(files) - 1))
-    return 1 if cp.returncode or unmaintained else 0
+    copied = check_copied(pristine, tree)
+    return 1 if cp.returncode or unmaintained or copied else 0
 
 
 def maintainer_patterns(text):

@@ -73,6 +73,24 @@ bool mf_take_off_free(struct page *page)
 	return mf_page_taken_off(page);
 }
 
+/*
+ * Is @folio a clean page of a file that is written back, so that it can be
+ * dropped and read again? Its mappings may have dirtied it: their dirty
+ * bits are moved to the folio first. Racy, as a page may be dirtied
+ * without its lock.
+ */
+static bool mf_clean_file_folio(struct folio *folio,
+				struct address_space *mapping)
+{
+	if (!mapping || !mapping_can_writeback(mapping) ||
+	    folio_test_dirty(folio))
+		return false;
+	if (!folio_mkclean(folio))
+		return true;
+	folio_set_dirty(folio);
+	return false;
+}
+
 /**
  * unmap_poisoned_folio - take a poisoned folio out of every page table
  * @folio: the folio, locked; a small folio or a hugetlb folio
@@ -98,16 +116,10 @@ int unmap_poisoned_folio(struct folio *folio, unsigned long pfn, bool must_kill)
 		pr_err("%#lx: keeping poisoned page in swap cache\n", pfn);
 		ttu &= ~TTU_HWPOISON;
 	}
-	/* Racy: a page may be dirtied without its lock; so it was before. */
-	if (!must_kill && !folio_test_dirty(folio) && mapping &&
-	    mapping_can_writeback(mapping)) {
-		if (folio_mkclean(folio)) {
-			folio_set_dirty(folio);
-		} else {
-			ttu &= ~TTU_HWPOISON;
-			pr_info("%#lx: corrupted page was clean: dropped without side effects\n",
-				pfn);
-		}
+	if (!must_kill && mf_clean_file_folio(folio, mapping)) {
+		ttu &= ~TTU_HWPOISON;
+		pr_info("%#lx: corrupted page was clean: dropped without side effects\n",
+			pfn);
 	}
 
 	if (!folio_test_hugetlb(folio) || folio_test_anon(folio)) {

@@ -153,13 +153,14 @@ int mf_dax_kill_procs(struct address_space *mapping, pgoff_t index,
 {
 	bool pre_remove = mf_flags & MF_MEM_PRE_REMOVE;
 	pgoff_t end = index + count;
-	struct page *page;
 	LIST_HEAD(victims);
-	dax_entry_t cookie;
 
 	mf_flags |= MF_ACTION_REQUIRED | MF_MUST_KILL;
-	for (; index < end; index++) {
-		page = NULL;
+	while (index < end) {
+		struct page *page = NULL;
+		dax_entry_t cookie;
+
+		/* The entry's lock keeps the page in the file meanwhile. */
 		cookie = dax_lock_mapping_entry(mapping, index, &page);
 		if (!cookie)
 			return -EBUSY;
@@ -173,7 +174,7 @@ int mf_dax_kill_procs(struct address_space *mapping, pgoff_t index,
 						mapping, index, PAGE_SIZE,
 						mf_flags);
 		}
-		dax_unlock_mapping_entry(mapping, index, cookie);
+		dax_unlock_mapping_entry(mapping, index++, cookie);
 	}
 	return 0;
 }

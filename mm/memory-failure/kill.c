@@ -229,14 +229,13 @@ static void mf_collect_file(struct folio *folio, struct page *page,
 			    struct list_head *victims, bool force_early)
 {
 	struct address_space *mapping = folio->mapping;
+	pgoff_t pgoff = page_to_pgoff(page);
 	struct vm_area_struct *vma;
 	struct task_struct *task, *t;
 	unsigned long addr;
-	pgoff_t pgoff;
 
 	i_mmap_lock_read(mapping);
 	rcu_read_lock();
-	pgoff = page_to_pgoff(page);
 	for_each_process(task) {
 		t = task_early_kill(task, force_early);
 		if (!t)

@@ -218,14 +218,15 @@ static int so_move(unsigned long pfn, struct page *page)
 	}
 
 	folio_lock(folio);
-	if (!huge)
-		folio_wait_writeback(folio);
 	if (PageHWPoison(page)) {
+		/* A hard offline got there first: nothing is left to move. */
+		pr_info("%#lx: page already poisoned\n", pfn);
 		folio_unlock(folio);
 		folio_put(folio);
-		pr_info("%#lx: page already poisoned\n", pfn);
 		return 0;
 	}
+	if (!huge)
+		folio_wait_writeback(folio);
 	switch (huge ? SO_KEPT : so_drop_clean(folio)) {
 	case SO_DROPPED:
 		folio_unlock(folio);
