@@ -6,7 +6,6 @@
  */
 #define pr_fmt(fmt) "Memory failure: " fmt
 
-#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/page-flags.h>
@@ -16,9 +15,6 @@
 
 /* Looks at a page that is changing owner before it is given up on. */
 #define MF_GRAB_TRIES	4
-/* Waits, 10 ms apart, for an isolated user page to come back (1 s). */
-#define MF_GRAB_WAITS	100
-#define MF_GRAB_WAIT_MS	10
 
 /**
  * mf_claim - mark the reported page poisoned before it is handled
@@ -81,24 +77,7 @@ enum mf_look {
 	MF_LOOK_DONE,		/* a verdict: see mf_grab() */
 	MF_LOOK_MOVING,		/* between owners: look again */
 	MF_LOOK_FOREIGN,	/* not ours to touch now: flush, look again */
-	MF_LOOK_ISOLATED,	/* a user page off the LRU: wait for it */
 };
-
-/*
- * A user page that someone took off the LRU and holds: isolated by
- * migration, compaction, reclaim or khugepaged, which put it back when
- * they are done, or given up on the way to the LRU (a per-CPU batch).
- * Looked at without a reference: a hint, not a fact.
- */
-static bool mf_looks_isolated(struct page *page)
-{
-	struct folio *folio = page_folio(page);
-
-	if (PageSlab(page) || PageTable(page) || PageReserved(page) ||
-	    !page_count(page))
-		return false;
-	return folio_test_anon(folio) || READ_ONCE(folio->mapping);
-}
 
 /*
  * One look at @page. A reference is taken only on an LRU page: the
@@ -127,8 +106,7 @@ static enum mf_look mf_look_once(struct page *page,
 	}
 	*verdict = MF_GRAB_UNHANDLED;
 	if (PageSlab(page) || !PageLRU(page))
-		return mf_looks_isolated(page) ? MF_LOOK_ISOLATED :
-						 MF_LOOK_FOREIGN;
+		return MF_LOOK_FOREIGN;
 	folio = page_folio(page);
 	if (!folio_try_get(folio))
 		return MF_LOOK_MOVING;
@@ -151,9 +129,6 @@ static enum mf_look mf_look_once(struct page *page,
  * we look, so that a free page is on the buddy lists, where it can be
  * taken. A page that is neither may be in a per-CPU LRU batch, or between
  * owners: the batches are flushed and it is looked at again, a few times.
- * A user page that something isolated from the LRU (migration, whose copy
- * may be what reported the error) is waited for, up to a second, with the
- * per-CPU lists enabled meanwhile: it comes back when that is done.
  *
  * Context: process context, mf_mutex held; may sleep.
  * Return: MF_GRAB_IN_USE (@t->held set), MF_GRAB_FREE (off the free
@@ -167,27 +142,17 @@ enum mf_grab_verdict mf_grab(struct mf_target *t)
 {
 	struct zone *zone = page_zone(t->page);
 	enum mf_grab_verdict verdict = MF_GRAB_UNHANDLED;
-	int pass = 0, waits = 0;
-	enum mf_look look;
+	enum mf_look look = MF_LOOK_DONE;
+	int pass;
 
 	lockdep_assert_held(&mf_mutex);
 	zone_pcp_disable(zone);
-	for (;;) {
+	for (pass = 0; pass < MF_GRAB_TRIES; pass++) {
+		if (look == MF_LOOK_FOREIGN)
+			shake_folio(page_folio(t->page));
 		look = mf_look_once(t->page, &verdict);
 		if (look == MF_LOOK_DONE)
 			break;
-		if (look == MF_LOOK_ISOLATED && waits < MF_GRAB_WAITS) {
-			zone_pcp_enable(zone);
-			if (waits++)
-				msleep(MF_GRAB_WAIT_MS);
-			shake_folio(page_folio(t->page));
-			zone_pcp_disable(zone);
-			continue;
-		}
-		if (++pass == MF_GRAB_TRIES)
-			break;
-		if (look != MF_LOOK_MOVING)
-			shake_folio(page_folio(t->page));
 	}
 	zone_pcp_enable(zone);
 	if (verdict == MF_GRAB_IN_USE)
