@@ -13,19 +13,28 @@
 #include "internal.h"
 #include "sysctl.h"
 
-/*
- * A page poisoned before: nothing to contain. An action-required caller
- * consumed it through a mapping that is still there (the report came in
- * before it was unmapped): that caller is signalled.
+/**
+ * mf_report_again - answer a report of a page that was poisoned before
+ * @t: the target; the handler's reference, if any, is dropped
+ * @type: how to book it: MF_MSG_ALREADY_POISONED, or MF_MSG_HUGE for a
+ *	  new bad page of a hugetlb folio poisoned before
+ *
+ * Nothing is contained. An action-required caller consumed the page
+ * through a mapping that is still there (the report came in before it was
+ * unmapped): that caller is signalled.
+ *
+ * Context: process context, mf_mutex held; may sleep.
+ * Return: -EHWPOISON, or what mf_kill_accessing() returns for an
+ * action-required report.
  */
-static int mf_report_again(struct mf_target *t)
+int mf_report_again(struct mf_target *t, enum mf_action_page_type type)
 {
 	int ret = -EHWPOISON;
 
 	if (t->flags & MF_ACTION_REQUIRED)
 		ret = mf_kill_accessing(t->pfn, t->flags);
 	mf_target_put(t);
-	mf_action_result(t->pfn, MF_MSG_ALREADY_POISONED, MF_FAILED);
+	mf_action_result(t->pfn, type, MF_FAILED);
 	return ret;
 }
 
@@ -120,7 +129,7 @@ retry:
 	if (mf_hugetlb_offline(t, &ret))
 		return ret;
 	if (!mf_claim(t))
-		return mf_report_again(t);
+		return mf_report_again(t, MF_MSG_ALREADY_POISONED);
 	if (t->held)
 		return mf_offline_held(t);
 

@@ -305,20 +305,6 @@ static void mf_hugetlb_unclaim(struct folio *folio, bool migratable_cleared)
 	spin_unlock_irq(&hugetlb_lock);
 }
 
-/* The folio of a report was poisoned before: the caller may be told. */
-static int mf_hugetlb_again(struct mf_target *t, enum mf_huge_claim claim)
-{
-	int ret = -EHWPOISON;
-
-	if (t->flags & MF_ACTION_REQUIRED)
-		ret = mf_kill_accessing(t->pfn, t->flags);
-	if (claim == MF_HUGE_PAGE_POISONED)
-		mf_action_result(t->pfn, MF_MSG_ALREADY_POISONED, MF_FAILED);
-	else
-		mf_action_result(t->pfn, MF_MSG_HUGE, MF_FAILED);
-	return ret;
-}
-
 /**
  * mf_hugetlb_offline - hard offline of a page if it is part of a hugetlb folio
  * @t: the target, online memory, not claimed yet; the handler's reference,
@@ -363,7 +349,8 @@ bool mf_hugetlb_offline(struct mf_target *t, int *ret)
 		return true;
 	case MF_HUGE_FOLIO_POISONED:
 	case MF_HUGE_PAGE_POISONED:
-		*ret = mf_hugetlb_again(t, claim);
+		*ret = mf_report_again(t, claim == MF_HUGE_PAGE_POISONED ?
+				       MF_MSG_ALREADY_POISONED : MF_MSG_HUGE);
 		return true;
 	default:
 		break;

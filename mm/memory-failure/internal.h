@@ -78,6 +78,7 @@ bool mf_take_off_free(struct page *page);
 struct folio *mf_split_folio(struct page *page);
 bool mf_unmap_and_kill(struct mf_target *t, struct folio *folio);
 int mf_contain(struct mf_target *t, struct folio *folio, unsigned long before);
+int mf_report_again(struct mf_target *t, enum mf_action_page_type type);
 
 /**
  * struct mf_filter - which pages injected reports may touch
