@@ -12,7 +12,7 @@ TIMEOUT ?= 600
 T ?=
 
 .PHONY: bootstrap help demo check compare bench vm series build setup clean \
-	distclean fresh-check soak
+	distclean fresh-check soak bisect
 
 # Free-form arguments reach the harness through the environment, unexpanded:
 # `make vm CMD='echo $$HOME'` runs exactly what was typed.
@@ -23,11 +23,13 @@ unexport CMD CMDLINE QEMU
 
 help:
 	@echo 'make demo      build our kernel, boot it, show memory failure handling live'
-	@echo 'make check     build + boot + every test on our kernel'
+	@echo 'make check     build + boot + every test on our kernel (KERNEL=upstream: on 6.12)'
 	@echo 'make compare   the same suite on upstream 6.12 and ours, side by side'
 	@echo 'make bench     per-page costs on both kernels (build/bench.tsv)'
 	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script GUEST=busybox|debian INTERACTIVE=1'
 	@echo 'make series    export our change as a patch series (build/series/)'
+	@echo 'make bisect    git am the series on the base, build every commit, then'
+	@echo '               the last with HWPOISON_INJECT=y and MEMORY_FAILURE=n'
 	@echo 'make fresh-check  make check on a minimal Debian 12 root built for it'
 	@echo 'make soak KERNEL=ours|upstream MINUTES=30 SEED=1  all page types under offline, unpoison, fuzzing'
 	@echo 'T="a b"        limits check/compare to those test binaries'
@@ -46,7 +48,7 @@ demo: bootstrap
 	@python3 $(HWP) demo
 
 check: bootstrap
-	@python3 $(HWP) check $(T) $(if $(V),-v) \
+	@python3 $(HWP) check --kernel '$(KERNEL)' $(T) $(if $(V),-v) \
 		$(if $(FLAVOUR),--flavour '$(FLAVOUR)')
 
 compare: bootstrap
@@ -80,6 +82,12 @@ soak: bootstrap
 
 series: bootstrap
 	@python3 $(HWP) series
+
+# Every commit of the exported series builds (test configuration, no new
+# warning in the files it touches); the last also with the injector built
+# in and without CONFIG_MEMORY_FAILURE; our files pass W=1 and kernel-doc.
+bisect: bootstrap
+	@python3 $(HWP) bisect
 
 build: bootstrap
 	@python3 $(HWP) build ours upstream

@@ -29,6 +29,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 from hwplib.bench import cmd_bench  # noqa: E402
+from hwplib.bisect import cmd_bisect  # noqa: E402
 from hwplib.commands import (cmd_build, cmd_check, cmd_compare,  # noqa: E402
                              cmd_demo, cmd_tree, cmd_vm)
 from hwplib.fresh import cmd_fresh_check  # noqa: E402
@@ -42,8 +43,9 @@ from hwplib.util import HwpError  # noqa: E402
 # main() looks cmd_<sub-command> up in globals(): these imports are what it
 # finds there.
 FLAVOURS = ('test', 'bench', 'debug')
-COMMANDS = (cmd_bench, cmd_build, cmd_check, cmd_compare, cmd_demo,
-            cmd_fresh_check, cmd_series, cmd_soak, cmd_tree, cmd_vm)
+COMMANDS = (cmd_bench, cmd_bisect, cmd_build, cmd_check, cmd_compare,
+            cmd_demo, cmd_fresh_check, cmd_series, cmd_soak, cmd_tree,
+            cmd_vm)
 
 
 def main():
@@ -62,6 +64,9 @@ def main():
         p.add_argument('tests', nargs='*', help='only these test binaries')
         p.add_argument('-v', '--verbose', action='store_true',
                        help='echo the guest console')
+        if name == 'check':
+            p.add_argument('--kernel', default='ours',
+                           help='ours (default) or upstream')
     p = sub.add_parser('vm', help='boot a kernel and run a command')
     p.add_argument('--kernel', default='ours')
     p.add_argument('--flavour', default='test', choices=FLAVOURS)
@@ -89,6 +94,7 @@ def main():
     p.add_argument('--seed', type=int, default=1)
     sub.add_parser('demo', help='the live demonstration')
     sub.add_parser('series', help='export the patch series')
+    sub.add_parser('bisect', help='build every commit of the exported series')
     args = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     try:

@@ -248,5 +248,34 @@ class CopiedTests(unittest.TestCase):
         self.assertEqual([], copied_runs(table, table))
 
 
+class BisectTests(unittest.TestCase):
+    def test_warnings_of_touched_files_only(self):
+        import tempfile
+        from hwplib.bisect import our_warnings
+        text = ('../mm/memory-failure/core.c:12:5: warning: unused x\n'
+                'mm/slub.c:40:1: warning: not ours\n'
+                '../mm/ksm.c:7: error: broken\n'
+                '  CC      mm/memory-failure/core.o\n')
+        with tempfile.NamedTemporaryFile('w', suffix='.log') as f:
+            f.write(text)
+            f.flush()
+            bad = our_warnings(f.name, ['mm/memory-failure/core.c',
+                                        'mm/ksm.c'])
+        self.assertEqual(2, len(bad))
+        self.assertIn('unused x', bad[0])
+        self.assertIn('broken', bad[1])
+
+    def test_series_targets(self):
+        import tempfile
+        from hwplib.bisect import series_targets
+        text = ('diff --git a/mm/a.c b/mm/a.c\n--- a/mm/a.c\n'
+                'diff --git a/mm/old.c b/mm/new.c\n')
+        with tempfile.NamedTemporaryFile('w', suffix='.patch') as f:
+            f.write(text)
+            f.flush()
+            self.assertEqual(['mm/a.c', 'mm/old.c', 'mm/new.c'],
+                             series_targets(f.name))
+
+
 if __name__ == '__main__':
     unittest.main()

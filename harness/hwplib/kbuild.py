@@ -68,6 +68,27 @@ def check_config(objdir, frags):
     return bad
 
 
+def configure(tree, objname, frags, version, what):
+    """x86_64_defconfig + kvm_guest.config + @frags in @tree/@objname,
+    unless that is what is there already; True if it configured."""
+    obj = os.path.join(tree, objname)
+    cfg_stamp = sha(version, *[read(f) for f in frags])
+    stamp_path = os.path.join(obj, '.hwp-config-stamp')
+    if read(stamp_path) == cfg_stamp and \
+            os.path.exists(os.path.join(obj, '.config')):
+        return False
+    log('configuring %s' % what)
+    kmake(tree, objname, ['x86_64_defconfig'])
+    run([os.path.join(tree, 'scripts/kconfig/merge_config.sh'), '-m',
+         '-O', obj, os.path.join(obj, '.config'),
+         os.path.join(tree, 'kernel/configs/kvm_guest.config')] + frags,
+        cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kmake(tree, objname, ['olddefconfig'])
+    with open(stamp_path, 'w') as f:
+        f.write(cfg_stamp)
+    return True
+
+
 def build_kernel(kernel, flavour='test'):
     """Build build/<kernel>/linux/obj[-<flavour>]/arch/x86/boot/bzImage,
     under the build lock."""
@@ -81,23 +102,11 @@ def _build_kernel(kernel, flavour):
     obj = os.path.join(tree, objname)
     os.makedirs(obj, exist_ok=True)
     frags = config_fragments(kernel, flavour)
-    cfg_stamp = sha(version, *[read(f) for f in frags])
-    stamp_path = os.path.join(obj, '.hwp-config-stamp')
     blog = os.path.join(BUILD, kernel, 'build-%s.log' % flavour)
-    if read(stamp_path) != cfg_stamp or \
-            not os.path.exists(os.path.join(obj, '.config')):
-        log('configuring %s (%s)' % (kernel, flavour))
-        kmake(tree, objname, ['x86_64_defconfig'])
-        run([os.path.join(tree, 'scripts/kconfig/merge_config.sh'), '-m',
-             '-O', obj, os.path.join(obj, '.config'),
-             os.path.join(tree, 'kernel/configs/kvm_guest.config')] + frags,
-            cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        kmake(tree, objname, ['olddefconfig'])
-        bad = check_config(obj, frags)
-        for b in bad:
+    if configure(tree, objname, frags, version,
+                 '%s (%s)' % (kernel, flavour)):
+        for b in check_config(obj, frags):
             log('config: %s' % b)
-        with open(stamp_path, 'w') as f:
-            f.write(cfg_stamp)
     t0 = time.time()
     log('building %s kernel (%s), log in %s' %
         (kernel, flavour, os.path.relpath(blog, ROOT)))
