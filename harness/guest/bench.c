@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -31,6 +32,8 @@
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE	101
 #endif
+
+#define TRACING		"/sys/kernel/tracing/"
 
 static long ps;
 
@@ -206,6 +209,251 @@ static void bench_ksm(long n)
 	munmap(p, n * ps);
 }
 
+/* µs per page of one page fault (mmap, touch, munmap), @n times. */
+static double fault_cost(long n)
+{
+	double t0 = now_us();
+	char *p;
+	long i;
+
+	for (i = 0; i < n; i++) {
+		p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p[0] = 1;
+		munmap(p, ps);
+	}
+	return (now_us() - t0) / n;
+}
+
+/*
+ * A second process that faults in and frees 64 pages at a time until
+ * killed, and writes how many pages it faulted and in how long to @fd
+ * when it gets SIGTERM.
+ */
+static volatile sig_atomic_t stop_faulting;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_faulting = 1;
+}
+
+static pid_t start_faulter(int fd)
+{
+	pid_t pid = fork();
+	double t0, stats[2];
+	long i, n = 0;
+	char *p;
+
+	if (pid)
+		return pid;
+	signal(SIGTERM, on_term);
+	t0 = now_us();
+	while (!stop_faulting) {
+		p = mmap(NULL, 64 * ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+		for (i = 0; i < 64; i++)
+			p[i * ps] = 1;
+		munmap(p, 64 * ps);
+		n += 64;
+	}
+	stats[0] = n;
+	stats[1] = now_us() - t0;
+	if (write(fd, stats, sizeof(stats)) != sizeof(stats))
+		_exit(1);
+	_exit(0);
+}
+
+/* Stop the faulter; its µs per page, or -1. */
+static double stop_faulter(pid_t pid, int fd)
+{
+	double stats[2];
+
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	if (read(fd, stats, sizeof(stats)) != sizeof(stats) || !stats[0])
+		return -1;
+	return stats[1] / stats[0];
+}
+
+/*
+ * An operator retiring a whole range: MADV_SOFT_OFFLINE over @n in-use
+ * pages in one call while another process keeps faulting and freeing
+ * memory. Rows: µs per retired page; the other process's µs per fault
+ * alone and during the retirement, and the ratio of the two.
+ */
+static void bench_bulk(long n)
+{
+	double idle, busy, us, t0;
+	int fds[2];
+	long failed;
+	pid_t pid;
+	char *p;
+
+	if (pipe(fds))
+		return;
+	p = populate(n);
+	pid = start_faulter(fds[1]);
+	usleep(200000);
+	idle = stop_faulter(pid, fds[0]);
+
+	pid = start_faulter(fds[1]);
+	t0 = now_us();
+	failed = madvise(p, n * ps, MADV_SOFT_OFFLINE) ? n : 0;
+	us = now_us() - t0;
+	busy = stop_faulter(pid, fds[0]);
+	report("bulk_retire", n, us, failed);
+	printf("BENCH bulk_fault_idle pages=1 us_per_page=%.2f failed=%d\n",
+	       idle, idle < 0);
+	printf("BENCH bulk_fault_busy pages=1 us_per_page=%.2f failed=%d\n",
+	       busy, busy < 0);
+	printf("BENCH bulk_fault_slowdown pages=1 us_per_page=%.3f failed=%d\n",
+	       idle > 0 && busy > 0 ? busy / idle : 0, idle < 0 || busy < 0);
+	fflush(stdout);
+	munmap(p, n * ps);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/*
+ * Whether retired pages cost anything later: @n soft offlines one page a
+ * call, the first and last 500 timed apart, then the page fault again
+ * with those pages retired.
+ */
+static void bench_scale(long n, long n_fault)
+{
+	double t0, first = 0, last = 0, us;
+	long i, failed = 0, w = n < 1000 ? n / 2 : 500;
+	char *p = populate(n);
+
+	for (i = 0; i < n; i++) {
+		t0 = now_us();
+		if (madvise(p + i * ps, ps, MADV_SOFT_OFFLINE))
+			failed++;
+		us = now_us() - t0;
+		if (i < w)
+			first += us;
+		else if (i >= n - w)
+			last += us;
+	}
+	report("scale_first", w, first, failed);
+	report("scale_last", w, last, failed);
+	printf("BENCH scale_growth pages=1 us_per_page=%.3f failed=0\n",
+	       first > 0 ? last / first : 0);
+	report("fault_retired", n_fault, fault_cost(n_fault) * n_fault, 0);
+	munmap(p, n * ps);
+}
+
+static volatile sig_atomic_t sigbus_seen;
+static double sigbus_at;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	sigbus_at = now_us();
+	sigbus_seen = si->si_code;
+}
+
+/* The mono-clock timestamp (µs) of the last mce_record event, or -1. */
+static double last_mce_record(void)
+{
+	char buf[65536], *l, *at;
+	double t = -1;
+	ssize_t len;
+	int fd = open(TRACING "trace", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	for (l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+		at = strstr(l, ": mce_record:");
+		if (!at)
+			continue;
+		while (at > l && at[-1] != ' ')
+			at--;
+		t = atof(at) * 1e6;
+	}
+	return t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * From a machine check to the signal: @n SRAO machine checks, injected by
+ * the host through the QEMU monitor (harness/host/mce.py), each into a
+ * dirty page of this process, which chose early kill. The latency is the
+ * signal's arrival on CLOCK_MONOTONIC minus the kernel's timestamp of the
+ * machine check (mce:mce_record, trace clock "mono"). Median, in µs.
+ */
+static void bench_mce(int pm, long n)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus,
+				.sa_flags = SA_SIGINFO };
+	double *lat = calloc(n, sizeof(*lat)), t0, mce;
+	long i, got = 0, failed = 0;
+	char req[96];
+	uint64_t pfn;
+	int kmsg;
+	char *p;
+
+	kmsg = open("/dev/kmsg", O_WRONLY);
+	if (kmsg < 0 || write_str(TRACING "trace_clock", "mono") ||
+	    write_str(TRACING "events/mce/mce_record/enable", "1") ||
+	    prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0)) {
+		report("mce_latency", n, 0, n);
+		return;
+	}
+	sigaction(SIGBUS, &sa, NULL);
+	for (i = 0; i < n; i++) {
+		p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		memset(p, 0x5a, ps);
+		pfn = pfn_of(pm, p);
+		close(open(TRACING "trace", O_WRONLY | O_TRUNC));
+		sigbus_seen = 0;
+		/* Level 2: the host reads it on a console that prints 0-2. */
+		snprintf(req, sizeof(req), "<2>HWP-MCE-REQUEST srao %#llx\n",
+			 (unsigned long long)(pfn * ps));
+		if (!pfn || write(kmsg, req, strlen(req)) < 0) {
+			failed++;
+			continue;
+		}
+		t0 = now_us();
+		while (!sigbus_seen && now_us() - t0 < 20e6)
+			usleep(100);
+		mce = last_mce_record();
+		if (sigbus_seen == BUS_MCEERR_AO && mce > 0 && sigbus_at > mce)
+			lat[got++] = sigbus_at - mce;
+		else
+			failed++;
+		snprintf(req, sizeof(req), "<2>HWP-MCE-HANDLED %#llx\n",
+			 (unsigned long long)(pfn * ps));
+		if (write(kmsg, req, strlen(req)) < 0)
+			failed++;
+		/* The page is poisoned: never touched again, just unmapped. */
+		munmap(p, ps);
+	}
+	signal(SIGBUS, SIG_DFL);
+	qsort(lat, got, sizeof(*lat), cmp_double);
+	printf("BENCH mce_latency pages=%ld us_per_page=%.2f failed=%ld\n",
+	       got, got ? lat[got / 2] : 0.0, failed);
+	fflush(stdout);
+	close(kmsg);
+	free(lat);
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 5000;
@@ -220,14 +468,7 @@ int main(int argc, char **argv)
 	pm = open("/proc/self/pagemap", O_RDONLY);
 
 	/* Reference: fault in and zero one anonymous page. */
-	t0 = now_us();
-	for (i = 0; i < n; i++) {
-		p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		p[0] = 1;
-		munmap(p, ps);
-	}
-	report("fault", n, now_us() - t0, 0);
+	report("fault", n, fault_cost(n) * n, 0);
 
 	got = find_free_pfns(pm, pfns, n);
 	failed = offline_pfns("/sys/devices/system/memory/soft_offline_page",
@@ -263,6 +504,20 @@ int main(int argc, char **argv)
 	failed = offline_pfns("/sys/kernel/debug/hwpoison/corrupt-pfn", pfns,
 			      n, 0, &us);
 	report("hard_inuse", n, us, failed);
+	munmap(p, n * ps);
+
+	/*
+	 * The same with memory failure's lines on the serial console too, as
+	 * an operator's console prints them (loglevel 7): what they cost.
+	 */
+	p = populate(n);
+	for (i = 0; i < n; i++)
+		pfns[i] = pfn_of(pm, p + i * ps);
+	write_str("/proc/sys/kernel/printk", "7");
+	failed = offline_pfns("/sys/kernel/debug/hwpoison/corrupt-pfn", pfns,
+			      n, 0, &us);
+	write_str("/proc/sys/kernel/printk", "3");
+	report("hard_inuse_console", n, us, failed);
 	munmap(p, n * ps);
 
 	/* Reclaim to zram: the whole range, one MADV_PAGEOUT. */
@@ -315,5 +570,9 @@ int main(int argc, char **argv)
 	munmap(p, n_soft * ps);
 
 	bench_ksm(n_soft);
+	bench_mce(pm, 21);
+	bench_bulk(32768);
+	/* Last: it leaves 10,000 pages retired. */
+	bench_scale(10000, n);
 	return 0;
 }

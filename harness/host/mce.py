@@ -4,7 +4,8 @@
 a real machine check through the QEMU monitor, until the guest's job ends.
 
 Requests are served in order, and each machine check waits until the guest
-has handled the previous one ("Memory failure: <pfn>:" in its log): a
+has handled the previous one ("Memory failure: <pfn>:" in its log, or, from
+a guest whose console prints no such line, "HWP-MCE-HANDLED <paddr>"): a
 machine check that arrives while the previous one is still in progress
 (MCG_STATUS.MCIP set) shuts a real CPU down, and QEMU models that.
 
@@ -44,7 +45,7 @@ def main():
             m = REQUEST.search(l)
             if m:
                 queue.append((m.group(1), int(m.group(2), 16)))
-            if waiting and waiting[0] in l:
+            if waiting and any(w in l for w in waiting[0]):
                 waiting = None
             if STOP.search(l):
                 stop = True
@@ -52,7 +53,8 @@ def main():
             break
         if waiting and time.time() > waiting[1]:
             if not waiting[2]:
-                print('host: no "%s" within 10 s, going on' % waiting[0])
+                print('host: no "%s" within 10 s, going on' %
+                      waiting[0][0])
             waiting = None
         if not waiting and queue:
             kind, paddr = queue.popleft()
@@ -68,10 +70,11 @@ def main():
             print('host: %s machine check at %#x%s' %
                   (kind, paddr, (': ' + out) if out else ''))
             if kind == 'ce':
-                waiting = ('Bank 9: %s' % CE_STATUS[2:],
+                waiting = (('Bank 9: %s' % CE_STATUS[2:],),
                            time.time() + CE_GAP, True)
             else:
-                waiting = ('Memory failure: %#x:' % (paddr >> 12),
+                waiting = (('Memory failure: %#x:' % (paddr >> 12),
+                            'HWP-MCE-HANDLED %#x' % paddr),
                            time.time() + 10, False)
         time.sleep(0.02)
     mon.close()

@@ -6,7 +6,7 @@ import re
 
 from .guest import build_guest_program, make_initramfs, qemu_boot
 from .kbuild import build_kernel, kernel_image
-from .paths import BUILD
+from .paths import BUILD, HARNESS
 from .util import HwpError, log
 
 
@@ -16,8 +16,10 @@ from .util import HwpError, log
 QUIET_CONSOLE = 'echo 3 > /proc/sys/kernel/printk\n'
 
 BENCH_ROWS = ('fault', 'soft_free', 'soft_inuse_page', 'soft_inuse_range',
-              'hard_free', 'hard_inuse', 'swap_out', 'remote_read',
-              'ksm_merge')
+              'hard_free', 'hard_inuse', 'hard_inuse_console', 'swap_out',
+              'remote_read', 'ksm_merge', 'mce_latency', 'bulk_retire',
+              'bulk_fault_idle', 'bulk_fault_busy', 'bulk_fault_slowdown',
+              'scale_first', 'scale_last', 'scale_growth', 'fault_retired')
 
 
 def cmd_bench(args):
@@ -41,8 +43,11 @@ def cmd_bench(args):
                            QUIET_CONSOLE +
                            'bench %s > /dev/ttyS1 2>&1\n' % args.pages,
                            kernel_image(k, 'bench'))
+            # The host side of mce_latency: machine checks through the
+            # QEMU monitor, on the guest's request.
             r = qemu_boot(kernel_image(k, 'bench'), initrd, work,
-                          timeout=900, disk=False)
+                          timeout=900, disk=False,
+                          host=os.path.join(HARNESS, 'host', 'mce.py'))
             if r['timed_out']:
                 raise HwpError('benchmark guest (%s) timed out' % k)
             for l in r['tests'].splitlines():
