@@ -115,12 +115,52 @@ static int mf_offline_held(struct mf_target *t)
 }
 
 /*
+ * A user page that is off the LRU for a moment: migration, compaction or
+ * reclaim holds it isolated (migration when the copy that failed on it
+ * reported it). An order-0 page only: a large folio may be split as we
+ * wait, and a hugetlb page has its own path. Not a non-LRU movable page
+ * (zsmalloc, a balloon), which never goes back to the LRU. A hint: no
+ * reference is held, and only the memory map is read.
+ */
+static bool mf_page_in_transit(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long mapping = (unsigned long)READ_ONCE(folio->mapping);
+
+	if (PageCompound(page) || PageSlab(page) || PageTable(page) ||
+	    PageReserved(page))
+		return false;
+	if ((mapping & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_MOVABLE)
+		return false;
+	/* A frozen count is migration or reclaim at work, under the lock. */
+	return mapping && (folio_ref_count(folio) > 0 || folio_test_locked(folio));
+}
+
+/*
+ * A page claimed while in transit and freed since: the free path withheld
+ * it from the allocator for its flag, and nobody holds it any more. It
+ * cannot have been allocated again meanwhile: the claim kept it out. Its
+ * mapping may still name the anon_vma of its last owner (the free path
+ * leaves a withheld page as it was); a count frozen by migration or
+ * reclaim is frozen under the page lock.
+ */
+static bool mf_page_withheld(struct page *page)
+{
+	return !PageCompound(page) && !page_ref_count(page) &&
+	       !PageBuddy(page) && !PageLocked(page) && !page_mapped(page);
+}
+
+/*
  * Hard offline of a page of online memory: a hugetlb page has its own
  * path; any other is claimed, taken hold of, and contained. A page that
- * changed owner under us is handled again from the start, once.
+ * changed owner under us is handled again from the start, once. A queued
+ * report may find its page in transit: it is then left claimed, and
+ * *@deferred set, for the queue to try again (see mf_queued_hard_offline()).
  */
-static int mf_offline_page(struct mf_target *t)
+static int mf_offline_page(struct mf_target *t, enum mf_when when,
+			   bool *deferred)
 {
+	bool claimed = when == MF_QUEUED_AGAIN || when == MF_QUEUED_LAST;
 	enum mf_grab_verdict grab;
 	bool again = false;
 	int ret;
@@ -128,8 +168,17 @@ static int mf_offline_page(struct mf_target *t)
 retry:
 	if (mf_hugetlb_offline(t, &ret))
 		return ret;
-	if (!mf_claim(t))
+	if (claimed) {
+		/*
+		 * The flag is gone: the memory was offlined and onlined again
+		 * while the report waited (unpoison refuses after a hardware
+		 * error).
+		 */
+		if (!PageHWPoison(t->page))
+			return 0;
+	} else if (!mf_claim(t)) {
 		return mf_report_again(t, MF_MSG_ALREADY_POISONED);
+	}
 	if (t->held)
 		return mf_offline_held(t);
 
@@ -144,6 +193,7 @@ retry:
 		if (!again) {
 			again = true;
 			mf_unclaim(t);
+			claimed = false;
 			goto retry;
 		}
 		if (grab == MF_GRAB_FREE_LOST)
@@ -151,6 +201,14 @@ retry:
 						MF_FAILED);
 		break;
 	case MF_GRAB_UNHANDLED:
+		if (claimed && mf_page_withheld(t->page))
+			return mf_action_result(t->pfn, MF_MSG_BUDDY,
+						MF_RECOVERED);
+		if ((when == MF_QUEUED_NEW || when == MF_QUEUED_AGAIN) &&
+		    mf_page_in_transit(t->page)) {
+			*deferred = true;
+			return 0;
+		}
 		break;
 	}
 	pr_err("%#lx: unhandlable page\n", t->pfn);
@@ -180,8 +238,12 @@ static int mf_offline_other(struct mf_target *t)
 	return -ENXIO;
 }
 
-/* Hard offline of @pfn; @given is the caller's page, whose reference is ours. */
-static int mf_hard_offline(unsigned long pfn, int flags, struct page *given)
+/*
+ * Hard offline of @pfn; @given is the caller's page, whose reference is
+ * ours; @when and @deferred: see mf_queued_hard_offline().
+ */
+static int mf_hard_offline(unsigned long pfn, int flags, struct page *given,
+			   enum mf_when when, bool *deferred)
 {
 	struct mf_target t = {
 		.pfn = pfn,
@@ -199,7 +261,7 @@ static int mf_hard_offline(unsigned long pfn, int flags, struct page *given)
 		mf_note_hw_error();
 	if (pfn_to_online_page(pfn)) {
 		t.page = pfn_to_page(pfn);
-		ret = mf_offline_page(&t);
+		ret = mf_offline_page(&t, when, deferred);
 	} else {
 		ret = mf_offline_other(&t);
 	}
@@ -232,9 +294,40 @@ static int mf_hard_offline(unsigned long pfn, int flags, struct page *given)
  */
 int memory_failure(unsigned long pfn, int flags)
 {
-	return mf_hard_offline(pfn, flags, NULL);
+	bool deferred;
+
+	return mf_hard_offline(pfn, flags, NULL, MF_NOW, &deferred);
 }
 EXPORT_SYMBOL_GPL(memory_failure);
+
+/**
+ * mf_queued_hard_offline - memory_failure() for a report from the queue
+ * @pfn: the page frame with the error
+ * @flags: as for memory_failure(), without MF_ACTION_REQUIRED
+ * @when: MF_QUEUED_NEW the first time; MF_QUEUED_AGAIN or MF_QUEUED_LAST
+ *	  once the report was deferred, and so holds the page's claim
+ * @deferred: set if the report was deferred; the caller must then call
+ *	      this again later, with MF_QUEUED_AGAIN or MF_QUEUED_LAST
+ *
+ * A queued report may come from code that still holds the page isolated:
+ * migration reports the page whose copy failed before it puts the page
+ * back. Handled now, the page would be refused as unhandlable and stay
+ * mapped, its owners never told. Unless @when is MF_QUEUED_LAST, such a
+ * page (a user page off the LRU, see mf_page_in_transit()) is left
+ * claimed, nothing booked, for the queue to try again when it is back on
+ * the LRU. The claim keeps it quarantined meanwhile: faults refuse it and
+ * the free path withholds it.
+ *
+ * Context: as memory_failure().
+ * Return: as memory_failure(); 0 if deferred, or if the page was
+ * unpoisoned while the report waited.
+ */
+int mf_queued_hard_offline(unsigned long pfn, int flags, enum mf_when when,
+			   bool *deferred)
+{
+	*deferred = false;
+	return mf_hard_offline(pfn, flags, NULL, when, deferred);
+}
 
 /**
  * memory_failure_held - memory_failure() on a page the caller holds
@@ -250,6 +343,7 @@ EXPORT_SYMBOL_GPL(memory_failure);
 int memory_failure_held(struct page *page, int flags)
 {
 	struct folio *folio = page_folio(page);
+	bool deferred;
 
 	/*
 	 * A read fault of private anonymous memory maps the shared zero
@@ -262,5 +356,6 @@ int memory_failure_held(struct page *page, int flags)
 		put_page(page);
 		return -EBUSY;
 	}
-	return mf_hard_offline(page_to_pfn(page), flags, page);
+	return mf_hard_offline(page_to_pfn(page), flags, page, MF_NOW,
+			       &deferred);
 }

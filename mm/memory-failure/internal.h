@@ -80,6 +80,17 @@ bool mf_unmap_and_kill(struct mf_target *t, struct folio *folio);
 int mf_contain(struct mf_target *t, struct folio *folio, unsigned long before);
 int mf_report_again(struct mf_target *t, enum mf_action_page_type type);
 
+/* core.c: a report from the queue, which may be deferred. */
+enum mf_when {
+	MF_NOW,			/* handled now, whatever the page is doing */
+	MF_QUEUED_NEW,		/* from the queue, first time: may be deferred */
+	MF_QUEUED_AGAIN,	/* deferred before, holds the claim: again */
+	MF_QUEUED_LAST,		/* deferred before, holds the claim: last time */
+};
+
+int mf_queued_hard_offline(unsigned long pfn, int flags, enum mf_when when,
+			   bool *deferred);
+
 /**
  * struct mf_filter - which pages injected reports may touch
  * @enable: nonzero turns the filters below on; they also apply to

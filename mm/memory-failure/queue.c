@@ -12,6 +12,12 @@
  * that fails too is it lost, counted and logged (rate-limited) with its
  * pfn and the count. A report of a pfn that already waits with the same
  * flags is merged into it. Reports are handled oldest first.
+ *
+ * A hard offline report can find its page off the LRU for a moment: the
+ * migration whose copy failed on it reports it before putting it back.
+ * The report then keeps the page claimed and is tried again by a delayed
+ * work of its own, a few times with a growing delay, before the page is
+ * taken as whatever it is by then.
  */
 #define pr_fmt(fmt) "Memory failure: " fmt
 
@@ -23,12 +29,32 @@
 #include <linux/workqueue.h>
 #include <kunit/visibility.h>
 
+#include "internal.h"
 #include "queue.h"
 
 static DEFINE_PER_CPU(struct mf_queue, mf_queues);
 
 /* Reports that could be neither queued nor kept, since boot. */
 static atomic_long_t mf_queue_lost = ATOMIC_LONG_INIT(0);
+
+/*
+ * A deferred report is tried again after 10, 20, 40, ... 1280 ms: 2.5 s in
+ * all, longer than a large move_pages() call keeps a failed page isolated.
+ */
+#define MF_DEFER_TRIES	8
+#define MF_DEFER_MSECS	10
+
+/**
+ * struct mf_deferred - a hard offline report waiting to be tried again
+ * @dwork: the delayed work that tries it
+ * @report: the report; it holds the page's claim
+ * @tries: how many times it was deferred
+ */
+struct mf_deferred {
+	struct delayed_work dwork;
+	struct mf_report report;
+	unsigned int tries;
+};
 
 /**
  * mf_queue_init - make @q an empty queue
@@ -142,6 +168,62 @@ static struct mf_overflow *mf_overflow_alloc(void)
 	return kmalloc(sizeof(struct mf_overflow), GFP_ATOMIC | __GFP_NOWARN);
 }
 
+static void mf_defer(struct mf_deferred *d)
+{
+	unsigned long delay = msecs_to_jiffies(MF_DEFER_MSECS << d->tries);
+
+	d->tries++;
+	queue_delayed_work(system_unbound_wq, &d->dwork, delay);
+}
+
+/* Try a deferred report again; the last time, whatever the page does. */
+static void mf_deferred_work(struct work_struct *work)
+{
+	struct mf_deferred *d = container_of(to_delayed_work(work),
+					     struct mf_deferred, dwork);
+	bool deferred;
+
+	mf_queued_hard_offline(d->report.pfn, d->report.flags,
+			       d->tries < MF_DEFER_TRIES ? MF_QUEUED_AGAIN :
+			       MF_QUEUED_LAST, &deferred);
+	if (deferred)
+		mf_defer(d);
+	else
+		kfree(d);
+}
+
+/*
+ * Hard offline for a queued report. An action-required report is about
+ * the task that runs it (memory_failure_queue_kick() on its way back to
+ * user space), and is never deferred.
+ */
+static void mf_hard_offline_report(const struct mf_report *r)
+{
+	struct mf_deferred *d;
+	bool deferred;
+
+	if (r->flags & MF_ACTION_REQUIRED) {
+		memory_failure(r->pfn, r->flags);
+		return;
+	}
+	mf_queued_hard_offline(r->pfn, r->flags, MF_QUEUED_NEW, &deferred);
+	if (!deferred)
+		return;
+	d = kmalloc(sizeof(*d), GFP_KERNEL | __GFP_NOWARN);
+	if (!d) {
+		/* The claim is this report's: no waiting, then. */
+		mf_queued_hard_offline(r->pfn, r->flags, MF_QUEUED_LAST,
+				       &deferred);
+		return;
+	}
+	INIT_DELAYED_WORK(&d->dwork, mf_deferred_work);
+	d->report = *r;
+	d->tries = 0;
+	pr_info_ratelimited("%#lx: page in transit, handling it again later\n",
+			    r->pfn);
+	mf_defer(d);
+}
+
 static void mf_queue_work(struct work_struct *work)
 {
 	struct mf_queue *q = container_of(work, struct mf_queue, work);
@@ -160,7 +242,7 @@ static void mf_queue_work(struct work_struct *work)
 		if (r.flags & MF_SOFT_OFFLINE)
 			soft_offline_page(r.pfn, r.flags);
 		else
-			memory_failure(r.pfn, r.flags);
+			mf_hard_offline_report(&r);
 	}
 }
 
@@ -221,7 +303,9 @@ EXPORT_SYMBOL_GPL(memory_failure_queue);
  * @cpu: the CPU whose queue to empty
  *
  * For a reporter that must not return to user space before its report
- * was handled.
+ * was handled. An action-required report is handled before this returns;
+ * another hard offline report whose page is in transit may be deferred
+ * (the page stays claimed meanwhile).
  *
  * Context: Process context; may sleep.
  */

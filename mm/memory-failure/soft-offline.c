@@ -276,29 +276,32 @@ static int so_move(unsigned long pfn, struct page *page)
 	return 0;
 }
 
+/* Is soft offline on? Once per boot it says why not. */
+static bool so_enabled(void)
+{
+	if (READ_ONCE(sysctl_enable_soft_offline))
+		return true;
+	pr_info_once("disabled by /proc/sys/vm/enable_soft_offline\n");
+	return false;
+}
+
 /*
- * Soft offline of @page at @pfn, online memory. With @adopted the caller's
- * reference on the page's folio is ours, dropped or kept on every path.
+ * Soft offline of @page at @pfn, online memory, under mf_mutex. With
+ * @adopted the caller's reference on the page's folio is ours, dropped or
+ * kept on every path.
  */
-static int so_offline(unsigned long pfn, struct page *page, bool adopted)
+static int so_offline_locked(unsigned long pfn, struct page *page,
+			     bool adopted)
 {
 	enum so_hold hold = SO_BUSY;
 	int ret, tries;
 
-	if (!READ_ONCE(sysctl_enable_soft_offline)) {
-		pr_info_once("disabled by /proc/sys/vm/enable_soft_offline\n");
-		if (adopted)
-			put_page(page);
-		return -EOPNOTSUPP;
-	}
-
-	mutex_lock(&mf_mutex);
+	lockdep_assert_held(&mf_mutex);
 	if (PageHWPoison(page)) {
 		pr_info("%#lx: page already poisoned\n", pfn);
 		if (adopted)
 			put_page(page);
-		ret = 0;
-		goto unlock;
+		return 0;
 	}
 	/* A free page can be allocated as we look: look once more. */
 	for (tries = 0; tries < 2; tries++) {
@@ -328,8 +331,201 @@ static int so_offline(unsigned long pfn, struct page *page, bool adopted)
 	/* Only so_move() does not say -EIO for "no page soft offline knows". */
 	if (ret == -EIO && hold != SO_IN_USE)
 		pr_err("%#lx: unhandlable page\n", pfn);
-unlock:
+	return ret;
+}
+
+/* so_offline_locked(), taking mf_mutex, if soft offline is on. */
+static int so_offline(unsigned long pfn, struct page *page, bool adopted)
+{
+	int ret;
+
+	if (!so_enabled()) {
+		if (adopted)
+			put_page(page);
+		return -EOPNOTSUPP;
+	}
+	mutex_lock(&mf_mutex);
+	ret = so_offline_locked(pfn, page, adopted);
 	mutex_unlock(&mf_mutex);
+	return ret;
+}
+
+/*
+ * Can @page, which the caller holds, be migrated with others? An order-0
+ * page on the LRU, not under writeback or poisoned, that the injector's
+ * filters let through: what migration takes as it is. Any other page
+ * takes so_offline_locked(), which knows the rest.
+ */
+static bool so_batchable(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return pfn_to_online_page(page_to_pfn(page)) &&
+	       !folio_test_large(folio) && folio_test_lru(folio) &&
+	       !folio_test_writeback(folio) && !PageHWPoison(page) &&
+	       !hwpoison_filter(page);
+}
+
+/* Is @folio on @list? Only failures are left there: short, mostly empty. */
+static bool so_on_list(struct folio *folio, struct list_head *list)
+{
+	struct folio *f;
+
+	list_for_each_entry(f, list, lru)
+		if (f == folio)
+			return true;
+	return false;
+}
+
+/*
+ * Migrate the @nr pages of @pages, isolated on @list, together (one TLB
+ * flush and back-to-back allocations per migration batch), then retire
+ * them in order up to the first that did not move: its error is returned,
+ * and the pages after it are not retired, moved or not. Consumes the
+ * isolation references of the pages that are not retired.
+ */
+static int so_move_isolated(struct page **pages, unsigned int nr,
+			    struct list_head *list)
+{
+	struct migration_target_control mtc = {
+		.nid = NUMA_NO_NODE,
+		.gfp_mask = GFP_USER | __GFP_MOVABLE | __GFP_RETRY_MAYFAIL,
+		.reason = MR_MEMORY_FAILURE,
+	};
+	struct folio *folio;
+	unsigned int i;
+	int ret = 0;
+	long rc;
+
+	if (!nr)
+		return 0;
+	rc = migrate_pages(list, alloc_migration_target, NULL,
+			   (unsigned long)&mtc, MIGRATE_SYNC, MR_MEMORY_FAILURE,
+			   NULL);
+	for (i = 0; i < nr; i++) {
+		/* A duplicate, dropped before isolation. */
+		if (!pages[i])
+			continue;
+		folio = page_folio(pages[i]);
+		/*
+		 * Left on @list: it did not move, and goes back below. An
+		 * error of the whole batch (-ENOMEM) is the first such page's.
+		 */
+		if (rc && so_on_list(folio, list)) {
+			if (!ret) {
+				pr_info("%#lx: page migration failed %ld, type %pGp\n",
+					page_to_pfn(pages[i]), rc,
+					&pages[i]->flags);
+				ret = rc < 0 ? rc : -EBUSY;
+			}
+			continue;
+		}
+		/* Moved: MR_MEMORY_FAILURE left us the isolation reference. */
+		if (!ret)
+			so_retire_held(pages[i]);
+		else
+			folio_put(folio);
+	}
+	if (rc)
+		putback_movable_pages(list);
+	return ret;
+}
+
+/*
+ * A page met twice (a KSM page, a file page mapped at two addresses) is
+ * handled once: the second reference would make its migration fail, and
+ * one by one the second time would find the page poisoned already.
+ */
+static void so_drop_duplicates(struct page **pages, unsigned int nr)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < nr; i++)
+		for (j = 0; j < i; j++)
+			if (pages[j] == pages[i]) {
+				put_page(pages[i]);
+				pages[i] = NULL;
+				break;
+			}
+}
+
+/**
+ * soft_offline_held_pages - soft_offline_held_page() on several pages
+ * @pages: the pages, in the order a caller walked them; the caller holds a
+ *	   reference on each page's folio (from get_user_pages(), say), which
+ *	   this consumes on every path. A page may be named twice; the array
+ *	   is used as scratch space
+ * @nr: how many
+ *
+ * The pages are handled in order, as soft_offline_held_page() would one
+ * after the other, except that the order-0 LRU pages among them are
+ * migrated together, which shares the cost of migration (TLB flushes,
+ * page allocation) among them. Handling stops at the first page that
+ * cannot be offlined: the pages after it are not retired (some may have
+ * moved, as compaction would have moved them). Give it order-0 pages: the
+ * references held on the others' folios would keep a large folio here
+ * from being split.
+ *
+ * Context: as soft_offline_page().
+ * Return: 0 if every page is retired or was poisoned already; else the
+ * error soft_offline_held_page() gives for the first page that is not.
+ */
+int soft_offline_held_pages(struct page **pages, unsigned int nr)
+{
+	unsigned int i = 0, start = 0;
+	struct page *page;
+	LIST_HEAD(list);
+	int ret = 0;
+
+	if (!nr)
+		return 0;
+	if (!so_enabled()) {
+		while (i < nr)
+			put_page(pages[i++]);
+		return -EOPNOTSUPP;
+	}
+	so_drop_duplicates(pages, nr);
+	/* Pages just faulted in wait in this CPU's LRU batch: not for long. */
+	lru_add_drain();
+	mutex_lock(&mf_mutex);
+	while (i < nr) {
+		page = pages[i];
+		if (!page) {
+			i++;
+			continue;
+		}
+		if (so_batchable(page) &&
+		    isolate_folio_to_list(page_folio(page), &list)) {
+			/* Migrated in the callers' order. */
+			list_move_tail(&page_folio(page)->lru, &list);
+			/* The isolation's reference holds it now. */
+			put_page(page);
+			i++;
+			continue;
+		}
+		/* Not for the batch: the pages before it go first. */
+		ret = so_move_isolated(pages + start, i - start, &list);
+		if (ret)
+			break;
+		/* From here on, @page's reference is consumed. */
+		start = ++i;
+		if (!pfn_to_online_page(page_to_pfn(page))) {
+			put_page(page);
+			ret = -EIO;
+			break;
+		}
+		ret = so_offline_locked(page_to_pfn(page), page, true);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = so_move_isolated(pages + start, i - start, &list);
+	WARN_ON_ONCE(!list_empty(&list));
+	mutex_unlock(&mf_mutex);
+	/* The pages never reached. */
+	for (; i < nr; i++)
+		if (pages[i])
+			put_page(pages[i]);
 	return ret;
 }
 

@@ -368,6 +368,41 @@ TEST_F(copy_mc, soft_offline)
 	check_outcome(_metadata, p, npages, target, pfns, 11);
 }
 
+/*
+ * MADV_SOFT_OFFLINE over 16 pages whose sixth page's copy fails: the call
+ * stops there with EBUSY. The five pages before it are retired (moved,
+ * and their old pages poisoned), the ten after it are not (wherever they
+ * are now, they keep their data and nothing of theirs is poisoned),
+ * nobody is signalled, and the bad page is poisoned for real because its
+ * read failed. Ours migrates the order-0 pages of a range together.
+ */
+TEST_F(copy_mc, soft_offline_range)
+{
+	long ps = hwp_page_size();
+	int npages = 16, target = 5, i;
+	uint64_t pfns[16];
+	char *p;
+
+	p = hwp_map_filled(npages, 23, pfns);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, fail_copies_from(pfns[target]));
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p, npages * ps, MADV_SOFT_OFFLINE));
+	EXPECT_EQ(EBUSY, errno);
+	fail_no_copies();
+	for (i = 0; i < target; i++) {
+		EXPECT_TRUE(hwp_kpageflags(pfns[i]) & BIT_ULL(KPF_HWPOISON));
+		EXPECT_NE(pfns[i], hwp_virt_to_pfn(p + i * ps));
+	}
+	for (i = target + 1; i < npages; i++) {
+		uint64_t now = hwp_virt_to_pfn(p + i * ps);
+
+		EXPECT_FALSE(hwp_kpageflags(pfns[i]) & BIT_ULL(KPF_HWPOISON));
+		EXPECT_FALSE(hwp_kpageflags(now) & BIT_ULL(KPF_HWPOISON));
+	}
+	check_outcome(_metadata, p, npages, target, pfns, 23);
+}
+
 static int node_of(void *addr)
 {
 	int status = -1;
