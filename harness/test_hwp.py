@@ -174,6 +174,20 @@ class KnownBugTests(unittest.TestCase):
         finally:
             hwp.known_bugs = orig
 
+    def test_flavour_mark(self):
+        orig = hwp.known_bugs
+        hwp.known_bugs = lambda: [('t/dbg@debug', 'fixed', 'why')]
+        try:
+            res = [('t/dbg', 'fail', '')]
+            self.assertEqual(hwp.classify('upstream', res)[0][1], 'fail')
+            self.assertEqual(hwp.classify('upstream', res, 'test')[0][1],
+                             'fail')
+            self.assertEqual(hwp.classify('upstream', res, 'debug')[0][1],
+                             'upstream-bug')
+            self.assertIsNone(hwp.known_bug('t/dbg'))
+        finally:
+            hwp.known_bugs = orig
+
 
 class SkipTests(unittest.TestCase):
     def test_unlisted_skip_fails(self):

@@ -43,7 +43,7 @@ def cmd_check(args):
     # On ours an open bug that passes is a stale mark; on upstream any mark
     # is, since the case is supposed to fail there.
     xpass = [r[0] for r in results if r[1] == 'pass' and
-             (known_bug(r[0]) or ('', ''))[0] in
+             (known_bug(r[0], args.flavour) or ('', ''))[0] in
              (('open',) if kernel == 'ours' else ('open', 'fixed'))]
     if xf:
         print('# %d known upstream bug(s) not fixed yet (counted as skipped)'

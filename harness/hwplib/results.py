@@ -144,7 +144,7 @@ def binary_results(name, lines, rc):
 
 
 def known_bugs():
-    """harness/upstream-bugs: 'case-glob fixed|open reason...'."""
+    """harness/upstream-bugs: 'case-glob[@flavour] fixed|open reason...'."""
     out = []
     for l in read(os.path.join(HARNESS, 'upstream-bugs'), '').splitlines():
         l = l.strip()
@@ -158,8 +158,13 @@ def known_bugs():
     return out
 
 
-def known_bug(case):
+def known_bug(case, flavour=None):
+    """The mark for @case; one that names a flavour (glob@debug) holds on
+    that flavour's kernels only."""
     for glob, state, reason in known_bugs():
+        glob, _, only = glob.partition('@')
+        if only and only != (flavour or 'test'):
+            continue
         if fnmatch.fnmatchcase(case, glob):
             return state, reason
     return None
@@ -185,7 +190,7 @@ def skip_allowed(kernel, case):
                for glob, k, _ in allowed_skips())
 
 
-def classify(kernel, results):
+def classify(kernel, results, flavour=None):
     """Apply harness/upstream-bugs and harness/allowed-skips to raw results:
     a SKIP that is not listed for @kernel fails the run."""
     out = []
@@ -195,7 +200,7 @@ def classify(kernel, results):
             out.append((name, 'fail', 'unexpected SKIP (not in '
                         'harness/allowed-skips): ' + reason))
             continue
-        kb = known_bug(name)
+        kb = known_bug(name, flavour)
         if kb and res == 'fail':
             state, why = kb
             if kernel == 'upstream':

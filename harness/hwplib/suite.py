@@ -195,7 +195,7 @@ def _run_tests(image, kernel, tests, snap, rundir, echo, flavour):
     for t in tests:
         res, elapsed = run_test(image, kernel, t, snap, rundir, echo=echo,
                                 flavour=flavour)
-        res = classify(kernel, res)
+        res = classify(kernel, res, flavour)
         bad = sum(1 for r in res if r[1] == 'fail')
         known = sum(1 for r in res if r[1] in ('xfail', 'upstream-bug'))
         log('%s: %s (%d cases, %.0f s)' % (
