@@ -30,7 +30,7 @@ help:
 	@echo 'make series    export our change as a patch series (build/series/)'
 	@echo 'make bisect    git am the series on the base, build every commit, then'
 	@echo '               the last with HWPOISON_INJECT=y and MEMORY_FAILURE=n'
-	@echo 'make fresh-check  make check on a minimal Debian 12 root built for it'
+	@echo 'make fresh-check  make check on a minimal Debian 12 root built for it (KERNEL= too)'
 	@echo 'make soak KERNEL=ours|upstream MINUTES=30 SEED=1  all page types under offline, unpoison, fuzzing'
 	@echo 'T="a b"        limits check/compare to those test binaries'
 	@echo 'FLAVOUR=debug  check/compare on KASAN + kmemleak + DEBUG_VM kernels'
@@ -72,7 +72,7 @@ vm: bootstrap
 # (debootstrap --variant=minbase), with only `make` added: proves that the
 # harness installs everything else it needs.
 fresh-check: bootstrap
-	@python3 $(HWP) fresh-check $(if $(V),-v)
+	@python3 $(HWP) fresh-check --kernel '$(KERNEL)' $(if $(V),-v)
 
 # Every page type under a seeded stream of hard and soft offline, unpoison
 # and fuzzed inputs, with compaction, khugepaged, ksmd and swap running.

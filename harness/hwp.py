@@ -87,6 +87,7 @@ def main():
                        'root built for it')
     p.add_argument('-v', '--verbose', action='store_true',
                    help='echo everything make check prints')
+    p.add_argument('--kernel', default='ours')
     p = sub.add_parser('soak', help='hard and soft offline, unpoison and '
                        'fuzzing against every page type under load')
     p.add_argument('--kernel', default='ours')

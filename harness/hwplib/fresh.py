@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import time
 
-from .paths import BUILD, ROOT
+from .paths import BUILD, KERNELS, ROOT
 from .util import HwpError, log, run
 from .packages import PREREQUISITES, apt_install, dpkg_version
 
@@ -78,6 +78,8 @@ def cmd_fresh_check(args):
     """debootstrap a minimal root, clone HEAD into it, `make check` there."""
     if os.geteuid() != 0:
         raise HwpError('fresh-check needs root (debootstrap, chroot, mount)')
+    if args.kernel not in KERNELS:
+        raise HwpError('KERNEL must be ours or upstream')
     apt_install([p for p in ('debootstrap', 'git') if not dpkg_version(p)])
     root = os.path.join(BUILD, 'fresh', 'root')
     logfile = os.path.join(BUILD, 'fresh', 'fresh-check.log')
@@ -105,7 +107,8 @@ def cmd_fresh_check(args):
             env[k] = os.environ[k]
     script = ('set -e; apt-get update -qq; '
               'apt-get install -y -q --no-install-recommends %s >/dev/null; '
-              'cd /root/hwpoison; exec make check' % ' '.join(PREREQUISITES))
+              'cd /root/hwpoison; exec make check KERNEL=%s'
+              % (' '.join(PREREQUISITES), args.kernel))
     ccache = os.environ.get('HWP_FRESH_CCACHE')
     if ccache:
         ccache = os.path.abspath(os.path.expanduser(ccache))
@@ -113,8 +116,8 @@ def cmd_fresh_check(args):
         log('sharing the compiler cache %s with the fresh root' % ccache)
     try:
         _bind(root, ccache)
-        log('make check in the fresh root (clone of %s); log in %s' %
-            (rev, os.path.relpath(logfile, ROOT)))
+        log('make check KERNEL=%s in the fresh root (clone of %s); log in %s'
+            % (args.kernel, rev, os.path.relpath(logfile, ROOT)))
         t1 = time.time()
         with open(logfile, 'a') as lf:
             p = subprocess.Popen(['chroot', root, '/bin/sh', '-c', script],
