@@ -11,6 +11,7 @@
  * does it: unbind the raw namespace, configure the region's dax seed,
  * bind the seed to the dax_pmem driver.
  */
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include "hwpoison_util.h"
@@ -578,23 +579,56 @@ TEST_F(devdax, metadata_pfn_not_counted)
  * must still complete. A reference leaked on the dev_pagemap would leave
  * the unbind waiting forever, so it runs in a child with a deadline.
  */
+/* The nd device dax_pmem drives (dax0.0 for the region's first seed). */
+static int bound_dax(char *name, size_t len)
+{
+	DIR *d = opendir(ND "drivers/dax_pmem");
+	struct dirent *e;
+	int err = -ENOENT;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (!strncmp(e->d_name, "dax", 3)) {
+			snprintf(name, len, "%s", e->d_name);
+			err = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
 TEST_F_TIMEOUT(devdax, torn_down, 60)
 {
-	int status, i;
+	int status, i, pipefd[2], err = 0;
+	char name[64];
 	pid_t pid;
 
+	ASSERT_EQ(0, bound_dax(name, sizeof(name)));
+	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
 	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(hwp_write_file(ND "drivers/dax_pmem/unbind", "dax0.0") ?
-		      1 : 0);
+	if (!pid) {
+		err = hwp_write_file(ND "drivers/dax_pmem/unbind", name);
+		if (write(pipefd[1], &err, sizeof(err)) != sizeof(err))
+			_exit(2);
+		_exit(err ? 1 : 0);
+	}
+	close(pipefd[1]);
 	for (i = 0; i < 300; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
 		usleep(100000);
 	}
-	ASSERT_GT(300, i) TH_LOG("unbinding dax0.0 did not finish in 30 s");
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_GT(300, i) TH_LOG("unbinding %s did not finish in 30 s", name);
+	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
+		err = -EPIPE;
+	close(pipefd[0]);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("unbind %s: %s (status %#x)", name, strerror(-err),
+		       status);
+	}
 	for (i = 0; i < 100 && !access(DAX_DEV, F_OK); i++)
 		usleep(10000);
 	EXPECT_NE(0, access(DAX_DEV, F_OK));

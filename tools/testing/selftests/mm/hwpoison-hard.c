@@ -1047,14 +1047,15 @@ TEST_F(filter_free, flags)
 /*
  * A kernel page with no flag at all (no LRU, buddy, slab, page table or
  * reserved flag, mapped by nobody): what a vmalloc page, the user half of
- * a PTI page-table root or a tail of any other non-compound high-order
- * kernel allocation looks like. User space cannot tell those apart (the
- * reference count is not exported), and 6.12 does not need to: it checks
- * the page type before it takes a reference, finds it unhandlable three
- * times (shaking the LRU caches in between), leaves PG_hwpoison set and
- * books "get hwpoison page: Ignored", EBUSY. Free pages look the same
- * while on a pcp list, so the candidates are taken with their zone's pcp
- * lists drained, and must have kept no flag for a second.
+ * a PTI page-table root or a tail of a non-compound high-order kernel
+ * allocation looks like. User space cannot tell those apart (the reference
+ * count is not exported; kernel.high_order_tail finds a tail through
+ * page_owner), and 6.12 does not need to: it checks the page type before
+ * it takes a reference, finds it unhandlable three times (shaking the LRU
+ * caches in between), leaves PG_hwpoison set and books "get hwpoison page:
+ * Ignored", EBUSY. Free pages look the same while on a pcp list, so the
+ * candidates are taken with their zone's pcp lists drained, and must have
+ * kept no flag for a second.
  *
  * Last (its own fixture, the last one): the kernel goes on using the page.
  */
@@ -1124,6 +1125,85 @@ TEST_F(kernel, page_no_flags)
 		TH_LOG("pfn %#llx: kpageflags %#llx",
 		       (unsigned long long)pfn, (unsigned long long)flags);
 	}
+	ASSERT_EQ(0, system("true"));
+}
+
+/*
+ * The tails of high-order allocations made without __GFP_COMP (blk-mq's
+ * request pages, DMA buffers) out of /sys/kernel/debug/page_owner, which
+ * the guest of this test boots with page_owner=on. A count, or -errno.
+ */
+static int high_order_tails(uint64_t *tails, int max)
+{
+	FILE *f = fopen("/sys/kernel/debug/page_owner", "r");
+	unsigned long long pfn;
+	unsigned int order;
+	bool want = false;
+	char line[1024];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Page allocated via order %u,", &order) == 1)
+			/* mask 0: recorded at boot, its flags unknown */
+			want = order && !strstr(line, "__GFP_COMP") &&
+			       !strstr(line, "mask 0x0(");
+		else if (want && sscanf(line, "PFN %llx ", &pfn) == 1) {
+			tails[n++] = pfn + 1;
+			want = false;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * The second page of a live non-compound high-order kernel allocation: no
+ * flag, mapped by nobody, a zero reference count, and not free. 6.12 books
+ * it as any flagless kernel page (get_any_page() finds a zero count on a
+ * page that is not a free buddy page and gives up), so ours does too. An
+ * allocation freed since page_owner listed it is seen by its booking as a
+ * free buddy page, and the next one is tried.
+ */
+TEST_F(kernel, high_order_tail)
+{
+	uint64_t tails[256], pfn = 0;
+	struct hwp_mf_stats before;
+	struct hwp_mf_event ev;
+	int n, i, ret = 0, tries = 0;
+	long hc = 0;
+
+	ASSERT_TRUE(hwp_have_debugfs_injector());
+	n = high_order_tails(tails, 256);
+	ASSERT_LT(0, n) {
+		TH_LOG("no non-compound high-order allocation in page_owner (%d)",
+		       n);
+	}
+	for (i = 0; i < n && tries < 5; i++) {
+		if (hwp_kpageflags(tails[i]) || hwp_kpagecount(tails[i]))
+			continue;
+		pfn = tails[i];
+		tries++;
+		hc = hwp_corrupted_kb();
+		ASSERT_TRUE(hwp_mf_stats_read(&before));
+		ASSERT_EQ(0, hwp_mf_trace_start());
+		ret = hwp_inject_pfn(pfn);
+		if (hwp_mf_trace_read(&ev) != 1 ||
+		    strcmp(ev.type, "free buddy page"))
+			break;
+		TH_LOG("pfn %#llx was freed before its report",
+		       (unsigned long long)pfn);
+		pfn = 0;
+	}
+	ASSERT_NE(0, pfn) {
+		TH_LOG("no live tail page among %d allocations", n);
+	}
+	EXPECT_EQ(-EBUSY, ret);
+	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&before, pfn, "get hwpoison page", "Ignored");
+	EXPECT_EQ(BIT_ULL(KPF_HWPOISON), hwp_kpageflags(pfn));
+	EXPECT_EQ(0, hwp_kpagecount(pfn));
 	ASSERT_EQ(0, system("true"));
 }
 

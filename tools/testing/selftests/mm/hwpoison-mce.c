@@ -146,6 +146,67 @@ TEST_F_TIMEOUT(burst, srao, 120)
 }
 
 /*
+ * The injector's filters apply to machine checks as to every report that
+ * reaches memory_failure(). With a filter that lets only mlocked pages
+ * through, an SRAO on an ordinary page of an early-kill process changes
+ * nothing, and one on an mlocked page of the same process is handled. The
+ * second machine check is handled after the first, so once its page is
+ * counted the first has been decided.
+ */
+FIXTURE(filter)
+{
+};
+
+FIXTURE_SETUP(filter)
+{
+	ASSERT_TRUE(hwp_have_debugfs_injector());
+}
+
+FIXTURE_TEARDOWN(filter)
+{
+	hwp_flags_filter(0);
+}
+
+TEST_F_TIMEOUT(filter, srao_rejected, 120)
+{
+	uint64_t mlocked = BIT_ULL(KPF_MLOCKED), pfn[2];
+	long ps = hwp_page_size();
+	long hc_before;
+	int i;
+	char *p;
+
+	ASSERT_TRUE(hwp_host_present())
+		TH_LOG("needs the host to inject machine checks");
+	hwp_catch_sigbus();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY,
+			   0, 0));
+	p = hwp_map_filled(2, 21, pfn);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, mlock(p + ps, ps));
+	ASSERT_NE(0, pfn[0]);
+	ASSERT_NE(0, pfn[1]);
+	ASSERT_EQ(0, hwp_kpageflags(pfn[0]) & mlocked);
+	ASSERT_EQ(mlocked, hwp_kpageflags(pfn[1]) & mlocked);
+	ASSERT_EQ(0, hwp_flags_filter(mlocked));
+	hc_before = hwp_corrupted_kb();
+
+	ASSERT_EQ(0, hwp_request_mce("srao", pfn[0]));
+	ASSERT_EQ(0, hwp_request_mce("srao", pfn[1]));
+	ASSERT_TRUE(hwp_wait_poisoned(pfn[1], 30000));
+	ASSERT_TRUE(wait_sigbus(5000));
+	for (i = 0; i < 250 && hwp_corrupted_kb() == hc_before; i++)
+		usleep(20000);
+	EXPECT_EQ(hc_before + ps / 1024, hwp_corrupted_kb());
+	EXPECT_EQ(1, hwp_sigbus_count());
+	EXPECT_EQ(BUS_MCEERR_AO, hwp_last_sigbus.code);
+	EXPECT_EQ(p + ps, hwp_last_sigbus.addr);
+	/* The filtered page: not flagged, still mapped, data intact. */
+	EXPECT_FALSE(hwp_pfn_poisoned(pfn[0]));
+	EXPECT_EQ(pfn[0], hwp_virt_to_pfn(p));
+	EXPECT_TRUE(hwp_check(p, ps, 21));
+}
+
+/*
  * SRAR: the error is consumed by a user-mode load on CPU 0. The reader
  * gets BUS_MCEERR_AR for the page it was reading.
  */
