@@ -25,7 +25,7 @@ static bool inject_skips(struct page *page)
 
 	if (!READ_ONCE(mf_filter.enable))
 		return false;
-	/* Let per-CPU LRU batches and free lists show where the page is. */
+	/* Let the per-CPU LRU batches show whether the page is on the LRU. */
 	shake_folio(folio);
 	if (!folio_test_lru(folio) && !folio_test_hugetlb(folio) &&
 	    !is_free_buddy_page(page))

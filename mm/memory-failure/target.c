@@ -124,11 +124,15 @@ static enum mf_look mf_look_once(struct page *page,
  * @t: the target, claimed, online memory, not held
  *
  * A free page is taken off the buddy free lists and held by its poison
- * reference for good; an LRU page gets a reference for the handler. The
- * per-CPU free lists of the page's zone are emptied and kept empty while
- * we look, so that a free page is on the buddy lists, where it can be
- * taken. A page that is neither may be in a per-CPU LRU batch, or between
- * owners: the batches are flushed and it is looked at again, a few times.
+ * reference for good; an LRU page gets a reference for the handler. Both
+ * are settled by a first look: a held LRU page cannot be freed, and a
+ * page is taken off the buddy lists under the zone lock; a page that
+ * became hugetlb is given back at once. Any other page may be free on a
+ * per-CPU list, where it cannot be taken: the per-CPU free lists of its
+ * zone are then emptied and kept empty while we look again, so that a
+ * free page is on the buddy lists. A page that is still neither may be
+ * in a per-CPU LRU batch, or between owners: the batches are flushed and
+ * it is looked at again, a few times.
  *
  * Context: process context, mf_mutex held; may sleep.
  * Return: MF_GRAB_IN_USE (@t->held set), MF_GRAB_FREE (off the free
@@ -146,6 +150,12 @@ enum mf_grab_verdict mf_grab(struct mf_target *t)
 	int pass;
 
 	lockdep_assert_held(&mf_mutex);
+	/*
+	 * Emptying every CPU's lists costs more than the rest of a report:
+	 * only a page the first look could not settle pays for it.
+	 */
+	if (mf_look_once(t->page, &verdict) == MF_LOOK_DONE)
+		goto done;
 	zone_pcp_disable(zone);
 	for (pass = 0; pass < MF_GRAB_TRIES; pass++) {
 		if (look == MF_LOOK_FOREIGN)
@@ -155,6 +165,7 @@ enum mf_grab_verdict mf_grab(struct mf_target *t)
 			break;
 	}
 	zone_pcp_enable(zone);
+done:
 	if (verdict == MF_GRAB_IN_USE)
 		t->held = true;
 	return verdict;
