@@ -291,5 +291,34 @@ class BisectTests(unittest.TestCase):
                              series_targets(f.name))
 
 
+class InitramfsTests(unittest.TestCase):
+    def test_extra_holding_the_stage_is_refused(self):
+        import tempfile
+        from hwplib.guest import is_under, make_initramfs
+        from hwplib.util import HwpError
+        top = tempfile.gettempdir()
+        self.assertTrue(is_under(os.path.join(top, 'x', 'y'), top))
+        self.assertFalse(is_under(top + 'x', top))
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(HwpError, 'staging directory'):
+                make_initramfs(os.path.join(d, 'i.gz'), {'/extra': top}, '')
+            self.assertFalse(os.path.exists(os.path.join(d, 'i.gz')))
+
+
+class BenchTests(unittest.TestCase):
+    def test_clock(self):
+        from unittest import mock
+        from hwplib.bench import ICOUNT, bench_qemu_args
+        from hwplib.util import HwpError
+        with mock.patch.dict(os.environ, {}, clear=False):
+            os.environ.pop('HWP_BENCH_CLOCK', None)
+            self.assertEqual(ICOUNT, bench_qemu_args())
+            self.assertIn('-icount', ICOUNT)
+        with mock.patch.dict(os.environ, {'HWP_BENCH_CLOCK': 'host'}):
+            self.assertEqual((), tuple(bench_qemu_args()))
+        with mock.patch.dict(os.environ, {'HWP_BENCH_CLOCK': 'tsc'}):
+            self.assertRaises(HwpError, bench_qemu_args)
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -17,6 +17,12 @@ from .paths import BUILD, HARNESS
 from .util import HwpError, log, read, run
 
 
+def is_under(path, top):
+    """Whether @path is @top or inside it (symbolic links resolved)."""
+    path, top = os.path.realpath(path), os.path.realpath(top)
+    return os.path.commonpath([path, top]) == top
+
+
 def make_initramfs(out, files, job, image=None):
     """Pack busybox, our /init, @files ({guest path: host path}), @job and
     the modules built with kernel @image (/lib/modules)."""
@@ -38,6 +44,10 @@ def make_initramfs(out, files, job, image=None):
             f.write('root:x:0:\nnogroup:x:65534:\n')
         for gpath, hpath in files.items():
             dst = os.path.join(stage, gpath.lstrip('/'))
+            if os.path.isdir(hpath) and is_under(stage, hpath):
+                # EXTRA=/tmp would copy the staging directory into itself.
+                raise HwpError('%s holds the initramfs staging directory %s:'
+                               ' give a directory of its own' % (hpath, stage))
             if os.path.isdir(hpath):
                 shutil.copytree(hpath, dst, symlinks=True, dirs_exist_ok=True)
             else:
