@@ -1071,13 +1071,57 @@ FIXTURE_TEARDOWN(kernel)
 {
 }
 
+/* One report of a flagless kernel page, and what stood before it. */
+struct flagless_report {
+	uint64_t pfn;		/* 0: no candidate was left */
+	long hc;
+	struct hwp_mf_stats before;
+	int ret;
+};
+
+/*
+ * Report the first of @cand that has no flag and is mapped by nobody
+ * (checked again after draining its zone's pcp lists if @drain). The
+ * kernel may free a candidate between the look and the report: it is
+ * then booked as the free buddy page it has become, withheld, and the
+ * next one is tried, five in all. 0, or -errno if the booking could not
+ * be watched.
+ */
+static int report_flagless(const uint64_t *cand, int n, bool drain,
+			   struct flagless_report *r)
+{
+	struct hwp_mf_event ev;
+	int i, tries = 0;
+
+	r->pfn = 0;
+	for (i = 0; i < n && tries < 5; i++) {
+		if (hwp_kpageflags(cand[i]) || hwp_kpagecount(cand[i]))
+			continue;
+		if (drain && (hwp_drain_pcp(cand[i]) ||
+			      hwp_kpageflags(cand[i]) ||
+			      hwp_kpagecount(cand[i])))
+			continue;
+		tries++;
+		r->hc = hwp_corrupted_kb();
+		if (!hwp_mf_stats_read(&r->before) || hwp_mf_trace_start())
+			return -EIO;
+		r->ret = hwp_inject_pfn(cand[i]);
+		if (hwp_mf_trace_read(&ev) != 1 ||
+		    strcmp(ev.type, "free buddy page")) {
+			r->pfn = cand[i];
+			return 0;
+		}
+		printf("# pfn %#llx was freed before its report\n",
+		       (unsigned long long)cand[i]);
+	}
+	return 0;
+}
+
 TEST_F(kernel, page_no_flags)
 {
-	uint64_t cand[4096], pfn = 0, flags;
-	struct hwp_mf_stats before;
-	struct hwp_mf_event ev;
-	int n, i, ret = 0, tries = 0;
-	long hc = 0;
+	uint64_t cand[4096], pfn, flags;
+	struct flagless_report r;
+	int n;
 
 	ASSERT_TRUE(hwp_have_debugfs_injector());
 	n = hwp_find_pfns(0, ~0ULL, cand, 4096);
@@ -1091,35 +1135,14 @@ TEST_F(kernel, page_no_flags)
 	 */
 	ASSERT_EQ(0, hwp_drain_pcp(cand[0]));
 	ASSERT_EQ(0, hwp_drain_pcp(cand[n - 1]));
-	/*
-	 * The kernel may free a candidate between the look and the report
-	 * (a busy debug kernel does, now and then): it is then booked as the
-	 * free buddy page it has become, withheld, and the next one is tried.
-	 */
-	for (i = 0; i < n && tries < 5; i++) {
-		if (hwp_kpageflags(cand[i]) || hwp_kpagecount(cand[i]) ||
-		    hwp_drain_pcp(cand[i]) || hwp_kpageflags(cand[i]) ||
-		    hwp_kpagecount(cand[i]))
-			continue;
-		pfn = cand[i];
-		tries++;
-		hc = hwp_corrupted_kb();
-		ASSERT_TRUE(hwp_mf_stats_read(&before));
-		ASSERT_EQ(0, hwp_mf_trace_start());
-		ret = hwp_inject_pfn(pfn);
-		if (hwp_mf_trace_read(&ev) != 1 ||
-		    strcmp(ev.type, "free buddy page"))
-			break;
-		TH_LOG("pfn %#llx was freed before its report",
-		       (unsigned long long)pfn);
-		pfn = 0;
-	}
+	ASSERT_EQ(0, report_flagless(cand, n, true, &r));
+	pfn = r.pfn;
 	ASSERT_NE(0, pfn) {
 		TH_LOG("no kernel page without flags among %d candidates", n);
 	}
-	EXPECT_EQ(-EBUSY, ret);
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfn, "get hwpoison page", "Ignored");
+	EXPECT_EQ(-EBUSY, r.ret);
+	EXPECT_EQ(r.hc + KB(1), hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&r.before, pfn, "get hwpoison page", "Ignored");
 	flags = hwp_kpageflags(pfn);
 	EXPECT_EQ(BIT_ULL(KPF_HWPOISON), flags) {
 		TH_LOG("pfn %#llx: kpageflags %#llx",
@@ -1168,11 +1191,9 @@ static int high_order_tails(uint64_t *tails, int max)
  */
 TEST_F(kernel, high_order_tail)
 {
-	uint64_t tails[256], pfn = 0;
-	struct hwp_mf_stats before;
-	struct hwp_mf_event ev;
-	int n, i, ret = 0, tries = 0;
-	long hc = 0;
+	uint64_t tails[256], pfn;
+	struct flagless_report r;
+	int n;
 
 	ASSERT_TRUE(hwp_have_debugfs_injector());
 	n = high_order_tails(tails, 256);
@@ -1180,28 +1201,14 @@ TEST_F(kernel, high_order_tail)
 		TH_LOG("no non-compound high-order allocation in page_owner (%d)",
 		       n);
 	}
-	for (i = 0; i < n && tries < 5; i++) {
-		if (hwp_kpageflags(tails[i]) || hwp_kpagecount(tails[i]))
-			continue;
-		pfn = tails[i];
-		tries++;
-		hc = hwp_corrupted_kb();
-		ASSERT_TRUE(hwp_mf_stats_read(&before));
-		ASSERT_EQ(0, hwp_mf_trace_start());
-		ret = hwp_inject_pfn(pfn);
-		if (hwp_mf_trace_read(&ev) != 1 ||
-		    strcmp(ev.type, "free buddy page"))
-			break;
-		TH_LOG("pfn %#llx was freed before its report",
-		       (unsigned long long)pfn);
-		pfn = 0;
-	}
+	ASSERT_EQ(0, report_flagless(tails, n, false, &r));
+	pfn = r.pfn;
 	ASSERT_NE(0, pfn) {
 		TH_LOG("no live tail page among %d allocations", n);
 	}
-	EXPECT_EQ(-EBUSY, ret);
-	EXPECT_EQ(hc + KB(1), hwp_corrupted_kb());
-	HWP_EXPECT_MF_BOOKED(&before, pfn, "get hwpoison page", "Ignored");
+	EXPECT_EQ(-EBUSY, r.ret);
+	EXPECT_EQ(r.hc + KB(1), hwp_corrupted_kb());
+	HWP_EXPECT_MF_BOOKED(&r.before, pfn, "get hwpoison page", "Ignored");
 	EXPECT_EQ(BIT_ULL(KPF_HWPOISON), hwp_kpageflags(pfn));
 	EXPECT_EQ(0, hwp_kpagecount(pfn));
 	ASSERT_EQ(0, system("true"));
