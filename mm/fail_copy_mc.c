@@ -11,20 +11,26 @@
  * error, reports the source pfn and unwinds.
  *
  * The usual fault_attr knobs (probability, interval, times, space,
- * task-filter) choose when; "pfn" narrows it to copies from one source
- * page, which is what a real error does: every read of that page fails.
+ * task-filter) choose when; "pfn" and "nr_pfns" choose which pages, and
+ * nothing fails until "pfn" is set (through debugfs: fail_copy_mc= on the
+ * command line sets the rest). A failure is handled as a real error
+ * would be: the page is retired for good, so it must never fall on a
+ * page that nobody chose. To aim elsewhere, write 0 to "pfn" first.
  */
 #include <linux/debugfs.h>
+#include <linux/error-injection.h>
 #include <linux/fault-inject.h>
-#include <linux/highmem.h>
 #include <linux/init.h>
+#include <linux/mm.h>
 
 static struct {
 	struct fault_attr attr;
-	/* Fail only copies from this pfn; 0 (never a user page): any. */
+	/* Reads of pfn to pfn + nr_pfns - 1 may fail; pfn 0: none may. */
 	unsigned long pfn;
+	unsigned long nr_pfns;
 } fail_copy_mc = {
 	.attr = FAULT_ATTR_INITIALIZER,
+	.nr_pfns = 1,
 };
 
 static int __init setup_fail_copy_mc(char *str)
@@ -33,20 +39,35 @@ static int __init setup_fail_copy_mc(char *str)
 }
 __setup("fail_copy_mc=", setup_fail_copy_mc);
 
-/**
- * should_fail_copy_mc - should this machine-check-safe page copy fail?
- * @from: the source page of the copy
- *
- * Return: true if the copy must behave as if reading @from raised a
- * machine check.
+/*
+ * The part that error injection (fail_function, BPF) may override: it is
+ * only reached for the pages chosen, so an override cannot retire others.
  */
-bool should_fail_copy_mc(struct page *from)
+static noinline bool fail_copy_mc_chosen(struct page *from, size_t size)
 {
-	unsigned long pfn = READ_ONCE(fail_copy_mc.pfn);
+	return should_fail(&fail_copy_mc.attr, size);
+}
+ALLOW_ERROR_INJECTION(fail_copy_mc_chosen, TRUE);
 
-	if (pfn && page_to_pfn(from) != pfn)
+/**
+ * should_fail_copy_mc - should this machine-check-safe read of a page fail?
+ * @from: the page being read
+ * @size: how many bytes of it the read covers
+ *
+ * Called once per page read, whatever the reader's own granularity, so
+ * that the interval, times and space attributes count reads and bytes.
+ *
+ * Return: true if the read must behave as if it raised a machine check.
+ */
+bool should_fail_copy_mc(struct page *from, size_t size)
+{
+	unsigned long first = READ_ONCE(fail_copy_mc.pfn);
+	unsigned long pfn = page_to_pfn(from);
+
+	if (!first || pfn < first ||
+	    pfn - first >= READ_ONCE(fail_copy_mc.nr_pfns))
 		return false;
-	return should_fail(&fail_copy_mc.attr, PAGE_SIZE);
+	return fail_copy_mc_chosen(from, size);
 }
 
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
@@ -59,6 +80,7 @@ static int __init fail_copy_mc_debugfs(void)
 	if (IS_ERR(dir))
 		return PTR_ERR(dir);
 	debugfs_create_ulong("pfn", 0600, dir, &fail_copy_mc.pfn);
+	debugfs_create_ulong("nr_pfns", 0600, dir, &fail_copy_mc.nr_pfns);
 	return 0;
 }
 late_initcall(fail_copy_mc_debugfs);

@@ -5,9 +5,13 @@
  * An agent that reads a user page for its own purposes (KSM hashing and
  * comparing candidates, for instance) must not die on an uncorrectable
  * error in it: the work is optional and the page belongs to somebody
- * else. These helpers read through copy_mc_to_kernel() a chunk at a time;
- * when a read fails they report the page with memory_failure_queue() and
- * return -EHWPOISON, and the caller gives up on that page.
+ * else. These helpers read with machine-check-safe loads; when a read
+ * fails they report the page with memory_failure_queue() and return
+ * -EHWPOISON, and the caller gives up on that page. A page already marked
+ * PG_hwpoison is not read: -EHWPOISON at once, and no second report.
+ *
+ * Without ARCH_HAS_COPY_MC they are the plain operations, architecture
+ * hooks (memcmp_pages()) included.
  */
 #ifndef _LINUX_MC_READ_H
 #define _LINUX_MC_READ_H
@@ -19,20 +23,22 @@ struct iov_iter;
 struct page;
 
 #if defined(CONFIG_MEMORY_FAILURE) && defined(CONFIG_ARCH_HAS_COPY_MC)
-int page_xxhash_mc(struct page *page, u64 *hash);
-int memcmp_pages_mc(struct page *page1, struct page *page2, int *result);
-int folio_zero_filled_mc(struct folio *folio, bool *zero);
-int copy_from_page_mc(struct page *page, void *dst, const void *src,
-		      size_t len);
-ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
-			     struct iov_iter *i);
+int __must_check page_xxhash_mc(struct page *page, u64 *hash);
+int __must_check memcmp_pages_mc(struct page *page1, struct page *page2,
+				 int *result);
+int __must_check page_zero_filled_mc(struct page *page, bool *zero);
+int __must_check folio_zero_filled_mc(struct folio *folio, bool *zero);
+int __must_check copy_from_page_mc(struct page *page, void *dst,
+				   const void *src, size_t len);
+ssize_t __must_check copy_page_to_iter_mc(struct page *page, size_t offset,
+					  size_t bytes, struct iov_iter *i);
 #else
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/uio.h>
 #include <linux/xxhash.h>
 
-static inline int page_xxhash_mc(struct page *page, u64 *hash)
+static inline int __must_check page_xxhash_mc(struct page *page, u64 *hash)
 {
 	void *addr = kmap_local_page(page);
 
@@ -41,14 +47,23 @@ static inline int page_xxhash_mc(struct page *page, u64 *hash)
 	return 0;
 }
 
-static inline int memcmp_pages_mc(struct page *page1, struct page *page2,
-				  int *result)
+static inline int __must_check memcmp_pages_mc(struct page *page1,
+					       struct page *page2, int *result)
 {
 	*result = memcmp_pages(page1, page2);
 	return 0;
 }
 
-static inline int folio_zero_filled_mc(struct folio *folio, bool *zero)
+static inline int __must_check page_zero_filled_mc(struct page *page,
+						   bool *zero)
+{
+	/* memcmp_pages(): arm64 also compares MTE tags. */
+	*zero = !memcmp_pages(page, ZERO_PAGE(0));
+	return 0;
+}
+
+static inline int __must_check folio_zero_filled_mc(struct folio *folio,
+						    bool *zero)
 {
 	long i;
 
@@ -62,15 +77,16 @@ static inline int folio_zero_filled_mc(struct folio *folio, bool *zero)
 	return 0;
 }
 
-static inline int copy_from_page_mc(struct page *page, void *dst,
-				    const void *src, size_t len)
+static inline int __must_check copy_from_page_mc(struct page *page, void *dst,
+						 const void *src, size_t len)
 {
 	memcpy(dst, src, len);
 	return 0;
 }
 
-static inline ssize_t copy_page_to_iter_mc(struct page *page, size_t offset,
-					   size_t bytes, struct iov_iter *i)
+static inline ssize_t __must_check
+copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
+		     struct iov_iter *i)
 {
 	return copy_page_to_iter(page, offset, bytes, i);
 }

@@ -38,16 +38,18 @@ HWP_SIGBUS_STATE;
 #endif
 
 /*
- * Make machine-check-safe reads of @pfn (0: of any page) fail: only those
- * by this task if @self_only, by anyone (ksmd, say) otherwise.
+ * Make machine-check-safe reads of @nr pfns from @pfn fail: only those by
+ * this task if @self_only, by anyone (ksmd, say) otherwise.
  */
-static int fail_reads_of(uint64_t pfn, bool self_only)
+static int fail_reads_of_range(uint64_t pfn, uint64_t nr, bool self_only)
 {
 	char buf[32];
 	int err;
 
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)nr);
+	err = hwp_write_file(FAIL "nr_pfns", buf);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)pfn);
-	err = hwp_write_file(FAIL "pfn", buf);
+	err = err ?: hwp_write_file(FAIL "pfn", buf);
 	err = err ?: hwp_write_file(FAIL "task-filter", self_only ? "Y" : "N");
 	err = err ?: hwp_write_file("/proc/self/make-it-fail", "1");
 	err = err ?: hwp_write_file(FAIL "verbose", "1");
@@ -56,6 +58,11 @@ static int fail_reads_of(uint64_t pfn, bool self_only)
 	err = err ?: hwp_write_file(FAIL "times", "-1");
 	err = err ?: hwp_write_file(FAIL "probability", "100");
 	return err;
+}
+
+static int fail_reads_of(uint64_t pfn, bool self_only)
+{
+	return fail_reads_of_range(pfn, 1, self_only);
 }
 
 static int fail_copies_from(uint64_t pfn)
@@ -67,6 +74,7 @@ static void fail_no_copies(void)
 {
 	hwp_write_file(FAIL "probability", "0");
 	hwp_write_file(FAIL "pfn", "0");
+	hwp_write_file(FAIL "nr_pfns", "1");
 	hwp_write_file(FAIL "task-filter", "Y");
 	hwp_write_file("/proc/self/make-it-fail", "0");
 }
@@ -156,6 +164,12 @@ FIXTURE_SETUP(copy_mc)
 FIXTURE_TEARDOWN(copy_mc)
 {
 	fail_no_copies();
+	/* Whatever a KSM case left behind: unmerged, ksmd at its defaults. */
+	if (!access(HWP_KSM "run", W_OK)) {
+		hwp_write_file(HWP_KSM "run", "2");
+		hwp_write_file(HWP_KSM "sleep_millisecs", "20");
+		hwp_write_file(HWP_KSM "pages_to_scan", "100");
+	}
 }
 
 /*
@@ -503,6 +517,214 @@ TEST_F_TIMEOUT(copy_mc, ksm_merge, 120)
 }
 
 /*
+ * Let ksmd run until the @npages pages at @p all map one KSM page, for up
+ * to @ms: returns its pfn, 0 if that did not happen. ksmd keeps running.
+ */
+static uint64_t ksm_merged_into_one(char *p, int npages, int ms)
+{
+	long ps = hwp_page_size();
+	uint64_t pfn;
+	int i;
+
+	if (hwp_write_file(HWP_KSM "sleep_millisecs", "10") ||
+	    hwp_write_file(HWP_KSM "pages_to_scan", "1000") ||
+	    hwp_write_file(HWP_KSM "run", "1"))
+		return 0;
+	for (; ms > 0; ms -= 20) {
+		pfn = hwp_virt_to_pfn(p);
+		for (i = 0; pfn && i < npages; i++)
+			if (hwp_virt_to_pfn(p + i * ps) != pfn ||
+			    !(hwp_kpageflags(pfn) & BIT_ULL(KPF_KSM)))
+				pfn = 0;
+		if (pfn)
+			return pfn;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* How many reads fail_copy_mc has failed since "times" was set to 1000. */
+static long failed_reads(void)
+{
+	long left = -1;
+
+	hwp_read_long(FAIL "times", &left);
+	return left < 0 ? -1 : 1000 - left;
+}
+
+/*
+ * A KSM page that memory failure has taken stays in ksmd's stable tree
+ * for as long as its stable node lives. Every read of it fails, as it
+ * would on real hardware. New pages with the same contents must neither
+ * be merged into it (that would map the bad page again) nor make ksmd
+ * read it and report it again on every pass: they merge among themselves,
+ * and the bad pfn is booked once, by the report that took it.
+ */
+TEST_F_TIMEOUT(copy_mc, ksm_poisoned_stable_page, 120)
+{
+	long ps = hwp_page_size();
+	int npages = 4, nnew = 8, i, bad = 0, scans;
+	struct hwp_mf_event ev;
+	uint64_t kpfn, newpfn;
+	long full_scans = 0;
+	char *a, *b, c;
+
+	if (access(HWP_KSM "run", W_OK))
+		SKIP(return, "no KSM");
+	ASSERT_TRUE(hwp_have_debugfs_injector());
+	a = hwp_map_filled(npages, 0, NULL);
+	ASSERT_NE(NULL, a);
+	for (i = 0; i < npages; i++)
+		hwp_fill(a + i * ps, ps, 47);
+	ASSERT_EQ(0, madvise(a, npages * ps, MADV_MERGEABLE));
+	kpfn = ksm_merged_into_one(a, npages, 30000);
+	ASSERT_NE(0, kpfn);
+
+	ASSERT_EQ(0, hwp_mf_trace_start());
+	ASSERT_EQ(0, hwp_inject_pfn(kpfn));
+	ASSERT_TRUE(hwp_pfn_poisoned(kpfn));
+	ASSERT_TRUE(hwp_wait_unmapped(a, 3000));
+	ASSERT_EQ(0, fail_reads_of(kpfn, false));
+	ASSERT_EQ(0, hwp_write_file(FAIL "times", "1000"));
+
+	b = mmap(NULL, nnew * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, b);
+	for (i = 0; i < nnew; i++)
+		hwp_fill(b + i * ps, ps, 47);
+	ASSERT_EQ(0, madvise(b, nnew * ps, MADV_MERGEABLE));
+	newpfn = ksm_merged_into_one(b, nnew, 30000);
+	/* A few more full passes over everything, to see any loop. */
+	ASSERT_EQ(0, hwp_read_long(HWP_KSM "full_scans", &full_scans));
+	for (scans = 0; scans < 300; scans++) {
+		long now = 0;
+
+		if (!hwp_read_long(HWP_KSM "full_scans", &now) &&
+		    now >= full_scans + 3)
+			break;
+		usleep(20000);
+	}
+	EXPECT_LT(scans, 300);
+	EXPECT_NE(0, newpfn);
+	EXPECT_NE(kpfn, newpfn);
+	for (i = 0; i < nnew; i++)
+		if (hwp_virt_to_pfn(b + i * ps) == kpfn)
+			bad++;
+	EXPECT_EQ(0, bad);
+	/*
+	 * Only the injection booked the bad pfn, and ksmd never even tried
+	 * to read it: a marked page is refused before it is read.
+	 */
+	EXPECT_EQ(1, hwp_mf_trace_read(&ev));
+	EXPECT_EQ(kpfn, ev.pfn);
+	EXPECT_EQ(0, failed_reads());
+
+	/* Unmerge with nothing failing: every copy must come from a good page. */
+	fail_no_copies();
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "2"));
+	for (i = 0, bad = 0; i < nnew; i++)
+		if (!hwp_check(b + i * ps, ps, 47))
+			bad++;
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, hwp_sigbus_count());
+	EXPECT_TRUE(hwp_read_faults(a, &c));
+}
+
+/*
+ * Unmerging a KSM page whose copy fails: the fault reports the page and
+ * returns VM_FAULT_HWPOISON; break_ksm() must stop there and leave the
+ * page to memory_failure(), not fault again and again until the report's
+ * worker has unmapped it. The unmerge fails with EHWPOISON, so that the
+ * range stays mergeable (KSM still knows the page's mappers, and
+ * memory_failure() needs them) until it is retried. The task runs
+ * real-time on one CPU, so that worker (bound to that CPU) cannot run
+ * meanwhile: each retry is another failed read. 6.12 retries until
+ * real-time throttling lets the worker in.
+ */
+TEST_F_TIMEOUT(copy_mc, ksm_unmerge_poisoned, 120)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	long ps = hwp_page_size();
+	uint64_t kpfn;
+	cpu_set_t cpus;
+	int ret, err;
+	long fails;
+	char *a;
+
+	if (access(HWP_KSM "run", W_OK))
+		SKIP(return, "no KSM");
+	a = hwp_map_filled(2, 0, NULL);
+	ASSERT_NE(NULL, a);
+	hwp_fill(a, ps, 53);
+	hwp_fill(a + ps, ps, 53);
+	ASSERT_EQ(0, madvise(a, 2 * ps, MADV_MERGEABLE));
+	kpfn = ksm_merged_into_one(a, 2, 30000);
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "0"));
+	ASSERT_NE(0, kpfn);
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	ASSERT_EQ(0, fail_copies_from(kpfn));
+	ASSERT_EQ(0, hwp_write_file(FAIL "times", "1000"));
+	ASSERT_EQ(0, sched_setscheduler(0, SCHED_FIFO, &sp));
+	ret = madvise(a, ps, MADV_UNMERGEABLE);
+	err = errno;
+	sp.sched_priority = 0;
+	sched_setscheduler(0, SCHED_OTHER, &sp);
+	fails = failed_reads();
+	fail_no_copies();
+
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EHWPOISON, err);
+	EXPECT_EQ(1, fails);
+	EXPECT_TRUE(contained_soon(kpfn, a));
+	EXPECT_TRUE(hwp_wait_unmapped(a + ps, 3000));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	HWP_EXPECT_TOUCH_SIGBUS_AR(a);
+}
+
+/*
+ * The instrument injects only where it is aimed: with every other knob
+ * set to fail and no pfn, copies succeed. An injected failure retires
+ * its page for good, so a default of "any page" would retire healthy
+ * pages of whoever copies next.
+ */
+TEST_F(copy_mc, no_pfn_no_failure)
+{
+	long ps = hwp_page_size();
+	uint64_t pfn;
+	char *p, c;
+	int fd;
+
+	/* A page cache page under a private mapping: a write copies it. */
+	fd = memfd_create("hwpoison-copy-mc-nopfn", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, hwp_write_filled(fd, 1, 59));
+	p = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_FALSE(hwp_read_faults(p, &c));
+	pfn = hwp_virt_to_pfn(p);
+	ASSERT_NE(0, pfn);
+
+	ASSERT_EQ(0, fail_copies_from(pfn));
+	ASSERT_EQ(0, hwp_write_file(FAIL "pfn", "0"));
+	ASSERT_EQ(0, hwp_write_file(FAIL "times", "1000"));
+	EXPECT_FALSE(hwp_write_faults(p + 1, 1));
+	EXPECT_EQ(0, failed_reads());
+	fail_no_copies();
+	EXPECT_NE(pfn, hwp_virt_to_pfn(p));
+	EXPECT_FALSE(hwp_pfn_poisoned(pfn));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	/* The copy is the page, with the one byte written. */
+	EXPECT_EQ(1, p[1]);
+	p[1] = (char)(1 * 31 + 59);
+	EXPECT_TRUE(hwp_check(p, ps, 59));
+	munmap(p, ps);
+	close(fd);
+}
+
+/*
  * Fault in an anonymous THP whose subpages are all filled but @zero_from
  * onwards up to @zero_to (left zero); 0 pfns if no THP could be had.
  */
@@ -751,17 +973,18 @@ TEST_F(copy_mc, remote_read)
  * faults fail one after another.
  *
  * The sources are page cache pages under a private mapping, so no other
- * process is involved. Copies from any page fail here, so first every
- * page this task shares copy-on-write with its parent is made its own
- * (mlockall() populates private mappings for writing): the signal frames
- * and the test's own variables must not be the ones that fail.
+ * process is involved. Copies from the whole pfn range they span fail
+ * here, so first every page this task shares copy-on-write with its
+ * parent is made its own (mlockall() populates private mappings for
+ * writing): the signal frames and the test's own variables must not be
+ * the ones that fail.
  */
 TEST_F_TIMEOUT(copy_mc, queue_burst, 120)
 {
 	long ps = hwp_page_size();
 	struct sched_param sp = { .sched_priority = 1 };
 	int npages = 40, i, faults = 0, poisoned = 0, fd;
-	uint64_t pfns[40];
+	uint64_t pfns[40], lo = UINT64_MAX, hi = 0;
 	cpu_set_t cpus;
 	char *p, c;
 
@@ -779,12 +1002,15 @@ TEST_F_TIMEOUT(copy_mc, queue_burst, 120)
 	for (i = 0; i < npages; i++) {
 		ASSERT_FALSE(hwp_read_faults(p + i * ps, &c));
 		pfns[i] = hwp_virt_to_pfn(p + i * ps);
+		ASSERT_NE(0, pfns[i]);
+		lo = pfns[i] < lo ? pfns[i] : lo;
+		hi = pfns[i] > hi ? pfns[i] : hi;
 	}
 
 	CPU_ZERO(&cpus);
 	CPU_SET(0, &cpus);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
-	ASSERT_EQ(0, fail_copies_from(0));
+	ASSERT_EQ(0, fail_reads_of_range(lo, hi - lo + 1, true));
 	ASSERT_EQ(0, sched_setscheduler(0, SCHED_FIFO, &sp));
 	for (i = 0; i < npages; i++)
 		if (hwp_write_faults(p + i * ps, 1))
