@@ -149,7 +149,7 @@ def cmd_bisect(args):
 def check_last(tree, logs, touched):
     ours = sorted(f for f in touched if
                   (f.startswith('mm/memory-failure/') or
-                   f in ('mm/fail_copy_mc.c', 'include/linux/mc_read.h')) and
+                   f == 'mm/fail_copy_mc.c') and
                   os.path.isfile(os.path.join(tree, f)))
     # W=1 on each object of our own: rebuilt with the extra warnings, and
     # again without them by the next build.

@@ -17,7 +17,6 @@
  */
 #include <linux/fault-inject.h>
 #include <linux/highmem.h>
-#include <linux/mc_read.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>

@@ -6,7 +6,6 @@
  */
 #include <kunit/test.h>
 #include <linux/highmem.h>
-#include <linux/mc_read.h>
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/xxhash.h>

@@ -167,6 +167,8 @@ FIXTURE_TEARDOWN(copy_mc)
 	/* Whatever a KSM case left behind: unmerged, ksmd at its defaults. */
 	if (!access(HWP_KSM "run", W_OK)) {
 		hwp_write_file(HWP_KSM "run", "2");
+		if (!access(HWP_KSM "merge_across_nodes", W_OK))
+			hwp_write_file(HWP_KSM "merge_across_nodes", "1");
 		hwp_write_file(HWP_KSM "sleep_millisecs", "20");
 		hwp_write_file(HWP_KSM "pages_to_scan", "100");
 	}
@@ -682,6 +684,140 @@ TEST_F_TIMEOUT(copy_mc, ksm_unmerge_poisoned, 120)
 	EXPECT_TRUE(hwp_wait_unmapped(a + ps, 3000));
 	EXPECT_EQ(0, hwp_sigbus_count());
 	HWP_EXPECT_TOUCH_SIGBUS_AR(a);
+}
+
+#ifndef MPOL_MF_MOVE_ALL
+#define MPOL_MF_MOVE_ALL	4
+#endif
+
+/* Move the page at @addr to @node (shared ones too): 0 or -1. */
+static int move_to_node(void *addr, int node)
+{
+	int status = -1;
+
+	if (syscall(SYS_move_pages, 0, 1UL, &addr, &node, &status,
+		    MPOL_MF_MOVE_ALL))
+		return -1;
+	return status == node ? 0 : -1;
+}
+
+/* Map @npages pages all filled with @seed, on NUMA node @node. */
+static char *map_identical_on(int npages, unsigned int seed, int node)
+{
+	long ps = hwp_page_size();
+	char *p = hwp_map_filled(npages, 0, NULL);
+	int i;
+
+	for (i = 0; p && i < npages; i++) {
+		hwp_fill(p + i * ps, ps, seed);
+		if (move_to_node(p + i * ps, node))
+			return NULL;
+	}
+	return p;
+}
+
+static long ksm_counter(const char *name)
+{
+	char path[128];
+	long val = -1;
+
+	snprintf(path, sizeof(path), HWP_KSM "%s", name);
+	hwp_read_long(path, &val);
+	return val;
+}
+
+/*
+ * With merge_across_nodes 0 each node has its own stable tree. A KSM page
+ * that migration moved to another node is searched for in that node's
+ * tree on ksmd's next pass, its stable node waiting on migrate_nodes. Here
+ * the comparison with the other tree's KSM page fails. That is not "not
+ * found": it would drop the rmap_item of the migrated page's mapper and
+ * send a live KSM page to the unstable tree, where a later merge gives it
+ * a new stable node while its other mappers still hang off the old one,
+ * and KSM loses track of them. The page that could not be read is
+ * reported and retired; the migrated page must end up in its new tree
+ * with every mapper, take a new identical page, migrate again with all of
+ * them, and unmerge to the right data with the counters back at zero.
+ * 6.12 compares with plain loads: the injected error goes unnoticed.
+ */
+TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
+{
+	long ps = hwp_page_size();
+	uint64_t ka, kb, kpfn;
+	char *a, *b, *c;
+	int i, bad = 0;
+
+	if (access(HWP_KSM "merge_across_nodes", W_OK))
+		SKIP(return, "no KSM or no NUMA");
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "one NUMA node only");
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "2"));
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "merge_across_nodes", "0"));
+
+	/* A: two pages merged on node 0; B: two others merged on node 1. */
+	a = map_identical_on(2, 61, 0);
+	ASSERT_NE(NULL, a);
+	b = map_identical_on(2, 67, 1);
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, madvise(a, 2 * ps, MADV_MERGEABLE));
+	ASSERT_EQ(0, madvise(b, 2 * ps, MADV_MERGEABLE));
+	ka = ksm_merged_into_one(a, 2, 30000);
+	kb = ksm_merged_into_one(b, 2, 30000);
+	ASSERT_NE(0, ka);
+	ASSERT_NE(0, kb);
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "0"));
+
+	/* A's KSM page moves to node 1; the read of B's will fail. */
+	ASSERT_EQ(0, move_to_node(a, 1));
+	ka = hwp_virt_to_pfn(a);
+	ASSERT_EQ(ka, hwp_virt_to_pfn(a + ps));
+	ASSERT_EQ(0, fail_reads_of(kb, false));
+	ASSERT_EQ(0, hwp_write_file(FAIL "times", "1000"));
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "1"));
+
+	EXPECT_TRUE(poisoned_soon(kb));
+	EXPECT_TRUE(hwp_wait_unmapped(b, 3000));
+	/* Then C, with A's contents, on node 1: it must join A's page. */
+	c = map_identical_on(1, 61, 1);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, madvise(c, ps, MADV_MERGEABLE));
+	/* B's mappings are gone: A's page, shared by A and C, is all. */
+	for (i = 0; i < 1500; i++) {
+		if (hwp_virt_to_pfn(c) == ka &&
+		    ksm_counter("pages_shared") == 1 &&
+		    ksm_counter("pages_sharing") == 2)
+			break;
+		usleep(20000);
+	}
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "0"));
+	EXPECT_EQ(ka, hwp_virt_to_pfn(c));
+	EXPECT_EQ(ka, hwp_virt_to_pfn(a));
+	EXPECT_EQ(ka, hwp_virt_to_pfn(a + ps));
+	EXPECT_EQ(1, ksm_counter("pages_shared"));
+	EXPECT_EQ(2, ksm_counter("pages_sharing"));
+	/* The comparison did read B's page, and failed. */
+	EXPECT_LT(0, failed_reads());
+	fail_no_copies();
+
+	/* KSM still knows every mapper: all three move with the page. */
+	EXPECT_EQ(0, move_to_node(c, 0));
+	kpfn = hwp_virt_to_pfn(c);
+	EXPECT_NE(ka, kpfn);
+	EXPECT_EQ(kpfn, hwp_virt_to_pfn(a));
+	EXPECT_EQ(kpfn, hwp_virt_to_pfn(a + ps));
+	EXPECT_TRUE(hwp_kpageflags(kpfn) & BIT_ULL(KPF_KSM));
+
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "2"));
+	for (i = 0; i < 2; i++)
+		if (!hwp_check(a + i * ps, ps, 61))
+			bad++;
+	if (!hwp_check(c, ps, 61))
+		bad++;
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, ksm_counter("pages_shared"));
+	EXPECT_EQ(0, ksm_counter("pages_sharing"));
+	EXPECT_EQ(0, hwp_sigbus_count());
+	HWP_EXPECT_TOUCH_SIGBUS_AR(b);
 }
 
 /*
