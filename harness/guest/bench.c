@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -400,6 +401,24 @@ static double last_mce_record(void)
 }
 
 /*
+ * For a profile (HWP_BENCH_MCE_TRACE set, events enabled beforehand): the
+ * trace of one injection, then the signal's arrival on the same clock.
+ */
+static void dump_trace(double arrived)
+{
+	char buf[4096];
+	ssize_t len;
+	int fd = open(TRACING "trace", O_RDONLY);
+
+	while (fd >= 0 && (len = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, len, stdout);
+	if (fd >= 0)
+		close(fd);
+	printf("TRACE sigbus arrived %.6f\n", arrived / 1e6);
+	fflush(stdout);
+}
+
+/*
  * From a machine check to the signal: @n SRAO machine checks, injected by
  * the host through the QEMU monitor (harness/host/mce.py), each into a
  * dirty page of this process, which chose early kill. The latency is the
@@ -412,6 +431,7 @@ static void bench_mce(int pm, long n)
 				.sa_flags = SA_SIGINFO };
 	double *lat = calloc(n, sizeof(*lat)), t0, mce;
 	long i, got = 0, failed = 0;
+	bool trace = getenv("HWP_BENCH_MCE_TRACE");
 	char req[96];
 	uint64_t pfn;
 	int kmsg;
@@ -447,6 +467,8 @@ static void bench_mce(int pm, long n)
 			lat[got++] = sigbus_at - mce;
 		else
 			failed++;
+		if (trace)
+			dump_trace(sigbus_at);
 		snprintf(req, sizeof(req), "<2>HWP-MCE-HANDLED %#llx\n",
 			 (unsigned long long)(pfn * ps));
 		if (write(kmsg, req, strlen(req)) < 0)
@@ -475,6 +497,11 @@ int main(int argc, char **argv)
 
 	ps = sysconf(_SC_PAGESIZE);
 	pm = open("/proc/self/pagemap", O_RDONLY);
+	/* "bench mce N": only the machine-check latency, N injections. */
+	if (argc > 2 && !strcmp(argv[1], "mce")) {
+		bench_mce(pm, atol(argv[2]));
+		return 0;
+	}
 
 	/* Reference: fault in and zero one anonymous page. */
 	report("fault", n, fault_cost(n) * n, 0);

@@ -6,35 +6,30 @@
  * purposes: hashing, comparing, looking for zeroes. An uncorrectable
  * error in such a page must cost them that page, not the machine.
  *
- * Where the architecture has load_mc_ulong(), the helpers read the page
- * a word at a time with it and work on the words as they come, so they
- * run at the speed of their plain counterparts and stop as early. Other
- * architectures copy a block of words at a time with copy_mc_to_kernel().
+ * Where the architecture has load_mc_ulong_or_goto(), the helpers load
+ * the page a word at a time with it and work on the words in registers as
+ * they come, so they run at the speed of their plain counterparts and stop
+ * as early. Other architectures copy a block of words at a time with
+ * copy_mc_to_kernel().
  * A failed read means the page holds an uncorrectable error: it is
  * reported for memory_failure() to deal with in process context, and the
  * caller is told to leave the page alone. A page that memory_failure()
  * already marked is not read at all, and not reported again.
  */
+#include <linux/bitops.h>
+#include <linux/build_bug.h>
 #include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/swab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
-#include <linux/xxhash.h>
+#include <asm/byteorder.h>
 
 #define MC_WORDS	(PAGE_SIZE / sizeof(unsigned long))
-/* Words per block: the hash's update size. */
-#define MC_BLOCK	8
-/*
- * Words per step of a comparison or zero scan: one load at a time where
- * loads are machine-check safe, a block per copy_mc_to_kernel() call
- * elsewhere.
- */
-#ifdef load_mc_ulong
-#define MC_STEP		1
-#else
-#define MC_STEP		MC_BLOCK
-#endif
+
+/* The architectures with machine-check-safe copies are 64-bit. */
+static_assert(sizeof(unsigned long) == sizeof(u64));
 
 /*
  * Before reading @page: false if it is known bad (marked, or chosen by
@@ -58,22 +53,189 @@ static int mc_failed(struct page *page)
 	return -EHWPOISON;
 }
 
-/* Read @n words from @src into @dst; false if the read failed. */
-static __always_inline bool mc_read_words(unsigned long *dst,
-					  const unsigned long *src,
-					  unsigned int n)
+/* memcmp() of two words that differ: the first byte in memory decides. */
+static int mc_word_order(unsigned long x, unsigned long y)
 {
-#ifdef load_mc_ulong
+#ifdef __LITTLE_ENDIAN
+	x = swab64(x);
+	y = swab64(y);
+#endif
+	return x < y ? -1 : 1;
+}
+
+/*
+ * xxh64 of one page with seed 0, as the words come: the stripes of four
+ * words, the merge of the four lanes, the length, then the avalanche. A
+ * page is a whole number of stripes, so there is no tail.
+ */
+#define XXH_P1	0x9E3779B185EBCA87ULL
+#define XXH_P2	0xC2B2AE3D27D4EB4FULL
+#define XXH_P3	0x165667B19E3779F9ULL
+#define XXH_P4	0x85EBCA77C2B2AE63ULL
+
+/* The hash reads the page as little-endian words. */
+static __always_inline u64 xxh_lane(u64 acc, unsigned long word)
+{
+	acc += le64_to_cpu((__force __le64)word) * XXH_P2;
+	return rol64(acc, 31) * XXH_P1;
+}
+
+static __always_inline u64 xxh_merge(u64 h, u64 lane)
+{
+	lane = rol64(lane * XXH_P2, 31) * XXH_P1;
+	return (h ^ lane) * XXH_P1 + XXH_P4;
+}
+
+static u64 xxh_finish(const u64 v[4])
+{
+	u64 h = rol64(v[0], 1) + rol64(v[1], 7) + rol64(v[2], 12) +
+		rol64(v[3], 18);
+	int i;
+
+	for (i = 0; i < 4; i++)
+		h = xxh_merge(h, v[i]);
+	h += PAGE_SIZE;
+	h ^= h >> 33;
+	h *= XXH_P2;
+	h ^= h >> 29;
+	h *= XXH_P3;
+	return h ^ (h >> 32);
+}
+
+static void xxh_start(u64 v[4])
+{
+	v[0] = XXH_P1 + XXH_P2;
+	v[1] = XXH_P2;
+	v[2] = 0;
+	v[3] = -XXH_P1;
+}
+
+#ifdef load_mc_ulong_or_goto
+/*
+ * Loads in registers. Each returns 0 or, if a load faulted, -EFAULT
+ * (mc_cmp_words(): 1 or 2 for the page at @a or @b).
+ */
+static int mc_hash_words(const unsigned long *src, u64 *hash)
+{
+	unsigned long w0, w1, w2, w3;
+	u64 v[4];
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
-		if (load_mc_ulong(src + i, dst + i))
-			return false;
-	return true;
-#else
-	return !copy_mc_to_kernel(dst, src, n * sizeof(*dst));
-#endif
+	xxh_start(v);
+	for (i = 0; i < MC_WORDS; i += 4) {
+		load_mc_ulong_or_goto(src + i, w0, fault);
+		load_mc_ulong_or_goto(src + i + 1, w1, fault);
+		load_mc_ulong_or_goto(src + i + 2, w2, fault);
+		load_mc_ulong_or_goto(src + i + 3, w3, fault);
+		v[0] = xxh_lane(v[0], w0);
+		v[1] = xxh_lane(v[1], w1);
+		v[2] = xxh_lane(v[2], w2);
+		v[3] = xxh_lane(v[3], w3);
+	}
+	*hash = xxh_finish(v);
+	return 0;
+fault:
+	return -EFAULT;
 }
+
+static int mc_cmp_words(const unsigned long *a, const unsigned long *b,
+			int *result)
+{
+	unsigned long x, y;
+	unsigned int i;
+
+	for (i = 0; i < MC_WORDS; i++) {
+		load_mc_ulong_or_goto(a + i, x, fault_a);
+		load_mc_ulong_or_goto(b + i, y, fault_b);
+		if (x != y) {
+			*result = mc_word_order(x, y);
+			return 0;
+		}
+	}
+	*result = 0;
+	return 0;
+fault_a:
+	return 1;
+fault_b:
+	return 2;
+}
+
+static int mc_zero_words(const unsigned long *src, bool whole, bool *zero)
+{
+	unsigned long acc = 0, w;
+	unsigned int i;
+
+	for (i = 0; i < MC_WORDS; i++) {
+		load_mc_ulong_or_goto(src + i, w, fault);
+		acc |= w;
+		if (acc && !whole)
+			break;
+	}
+	*zero = !acc;
+	return 0;
+fault:
+	return -EFAULT;
+}
+#else
+/* A block of words per copy_mc_to_kernel() call. */
+#define MC_BLOCK	8
+
+static int mc_hash_words(const unsigned long *src, u64 *hash)
+{
+	unsigned long w[MC_BLOCK];
+	unsigned int i, j;
+	u64 v[4];
+
+	xxh_start(v);
+	for (i = 0; i < MC_WORDS; i += MC_BLOCK) {
+		if (copy_mc_to_kernel(w, src + i, sizeof(w)))
+			return -EFAULT;
+		for (j = 0; j < MC_BLOCK; j++)
+			v[j % 4] = xxh_lane(v[j % 4], w[j]);
+	}
+	*hash = xxh_finish(v);
+	return 0;
+}
+
+static int mc_cmp_words(const unsigned long *a, const unsigned long *b,
+			int *result)
+{
+	unsigned long x[MC_BLOCK], y[MC_BLOCK];
+	unsigned int i, j;
+
+	for (i = 0; i < MC_WORDS; i += MC_BLOCK) {
+		if (copy_mc_to_kernel(x, a + i, sizeof(x)))
+			return 1;
+		if (copy_mc_to_kernel(y, b + i, sizeof(y)))
+			return 2;
+		for (j = 0; j < MC_BLOCK; j++) {
+			if (x[j] != y[j]) {
+				*result = mc_word_order(x[j], y[j]);
+				return 0;
+			}
+		}
+	}
+	*result = 0;
+	return 0;
+}
+
+static int mc_zero_words(const unsigned long *src, bool whole, bool *zero)
+{
+	unsigned long acc = 0, w[MC_BLOCK];
+	unsigned int i, j;
+
+	for (i = 0; i < MC_WORDS; i += MC_BLOCK) {
+		if (copy_mc_to_kernel(w, src + i, sizeof(w)))
+			return -EFAULT;
+		for (j = 0; j < MC_BLOCK; j++)
+			acc |= w[j];
+		if (acc && !whole)
+			break;
+	}
+	*zero = !acc;
+	return 0;
+}
+#endif
 
 /**
  * copy_from_page_mc - copy bytes out of a page, surviving an error in it
@@ -107,26 +269,15 @@ int copy_from_page_mc(struct page *page, void *dst, const void *src,
  */
 int page_xxhash_mc(struct page *page, u64 *hash)
 {
-	unsigned long block[MC_BLOCK];
-	struct xxh64_state state;
 	const unsigned long *src;
-	unsigned int i;
-	bool ok = true;
+	int err;
 
 	if (!mc_may_read(page, PAGE_SIZE))
 		return -EHWPOISON;
-	xxh64_reset(&state, 0);
 	src = kmap_local_page(page);
-	for (i = 0; i < MC_WORDS && ok; i += MC_BLOCK) {
-		ok = mc_read_words(block, src + i, MC_BLOCK);
-		if (ok)
-			xxh64_update(&state, block, sizeof(block));
-	}
+	err = mc_hash_words(src, hash);
 	kunmap_local(src);
-	if (!ok)
-		return mc_failed(page);
-	*hash = xxh64_digest(&state);
-	return 0;
+	return err ? mc_failed(page) : 0;
 }
 
 /**
@@ -144,54 +295,19 @@ int page_xxhash_mc(struct page *page, u64 *hash)
  */
 int memcmp_pages_mc(struct page *page1, struct page *page2, int *result)
 {
-	unsigned long x[MC_STEP], y[MC_STEP];
 	const unsigned long *a, *b;
-	struct page *bad = NULL;
-	unsigned int i, j;
+	int bad;
 
 	if (!mc_may_read(page1, PAGE_SIZE) || !mc_may_read(page2, PAGE_SIZE))
 		return -EHWPOISON;
-	*result = 0;
 	a = kmap_local_page(page1);
 	b = kmap_local_page(page2);
-	for (i = 0; i < MC_WORDS && !*result; i += MC_STEP) {
-		if (!mc_read_words(x, a + i, MC_STEP)) {
-			bad = page1;
-			break;
-		}
-		if (!mc_read_words(y, b + i, MC_STEP)) {
-			bad = page2;
-			break;
-		}
-		for (j = 0; j < MC_STEP; j++) {
-			if (x[j] != y[j]) {
-				/* Words in memory order: memcmp() them. */
-				*result = memcmp(&x[j], &y[j], sizeof(x[j]));
-				break;
-			}
-		}
-	}
+	bad = mc_cmp_words(a, b, result);
 	kunmap_local(b);
 	kunmap_local(a);
-	return bad ? mc_failed(bad) : 0;
-}
-
-/* Is the page at @src all zeroes? Reads it all if @whole, else stops early. */
-static bool mc_zero_scan(const unsigned long *src, bool whole, bool *zero)
-{
-	unsigned long acc = 0, w[MC_STEP];
-	unsigned int i, j;
-
-	for (i = 0; i < MC_WORDS; i += MC_STEP) {
-		if (!mc_read_words(w, src + i, MC_STEP))
-			return false;
-		for (j = 0; j < MC_STEP; j++)
-			acc |= w[j];
-		if (acc && !whole)
-			break;
-	}
-	*zero = !acc;
-	return true;
+	if (bad)
+		return mc_failed(bad == 1 ? page1 : page2);
+	return 0;
 }
 
 /**
@@ -208,15 +324,15 @@ static bool mc_zero_scan(const unsigned long *src, bool whole, bool *zero)
 int page_zero_filled_mc(struct page *page, bool *zero)
 {
 	const unsigned long *src;
-	bool ok;
+	int err;
 
 	*zero = false;
 	if (!mc_may_read(page, PAGE_SIZE))
 		return -EHWPOISON;
 	src = kmap_local_page(page);
-	ok = mc_zero_scan(src, false, zero);
+	err = mc_zero_words(src, false, zero);
 	kunmap_local(src);
-	return ok ? 0 : mc_failed(page);
+	return err ? mc_failed(page) : 0;
 }
 
 /**
@@ -242,14 +358,15 @@ int folio_zero_filled_mc(struct folio *folio, bool *zero)
 	for (i = 0; i < nr; i++) {
 		struct page *page = folio_page(folio, i);
 		const unsigned long *src;
-		bool ok, z;
+		bool z = false;
+		int err;
 
 		if (!mc_may_read(page, PAGE_SIZE))
 			return -EHWPOISON;
 		src = kmap_local_page(page);
-		ok = mc_zero_scan(src, true, &z);
+		err = mc_zero_words(src, true, &z);
 		kunmap_local(src);
-		if (!ok)
+		if (err)
 			return mc_failed(page);
 		all = all && z;
 	}
@@ -275,7 +392,7 @@ int folio_zero_filled_mc(struct folio *folio, bool *zero)
 ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
 			     struct iov_iter *i)
 {
-	unsigned long probe[MC_BLOCK];
+	unsigned long probe[8];
 	size_t copied, off, end = offset + bytes;
 	bool ok = true;
 	void *addr;
