@@ -54,6 +54,9 @@ def cmd_bench(args):
     rounds = int(os.environ.get('HWP_BENCH_ROUNDS', '5'))
     qemu_args = bench_qemu_args()
     samples = {k: {r: [] for r in BENCH_ROWS} for k in ('upstream', 'ours')}
+    # Rows whose every measurement the guest prints: their median is taken
+    # over all the boots' measurements together, not over per-boot medians.
+    pooled = {k: {} for k in ('upstream', 'ours')}
     for rnd in range(rounds):
         # Alternate which kernel goes first, so that neither always runs
         # on a warmer host.
@@ -74,6 +77,11 @@ def cmd_bench(args):
             if r['timed_out']:
                 raise HwpError('benchmark guest (%s) timed out' % k)
             for l in r['tests'].splitlines():
+                m = re.match(r'^SAMPLE (\S+) (\S+)$', l)
+                if m and m.group(1) in samples[k]:
+                    pooled[k].setdefault(m.group(1), []).append(
+                        float(m.group(2)))
+                    continue
                 m = re.match(r'^BENCH (\S+) pages=(\d+) us_per_page=(\S+) '
                              r'failed=(\d+)', l)
                 if m and m.group(1) in samples[k]:
@@ -89,8 +97,8 @@ def cmd_bench(args):
 
     lines = []
     for row in BENCH_ROWS:
-        u = median(samples['upstream'][row])
-        o = median(samples['ours'][row])
+        u = median(pooled['upstream'].get(row, samples['upstream'][row]))
+        o = median(pooled['ours'].get(row, samples['ours'][row]))
         ratio = o / u if u else float('nan')
         print('BENCH %s upstream_us=%.2f ours_us=%.2f ratio=%.3f' %
               (row, u, o, ratio))
