@@ -84,12 +84,8 @@ static int mf_offline_held(struct mf_target *t)
 			return mf_keep_unsplit(t, page_folio(t->page));
 	}
 
-	/*
-	 * A page in a per-CPU LRU batch is not on the LRU yet: only then
-	 * empty the batches, which costs a look at every CPU's.
-	 */
-	if (!folio_test_lru(folio))
-		shake_folio(folio);
+	/* A page in a per-CPU LRU batch is not on the LRU yet. */
+	shake_folio(folio);
 	folio_lock(folio);
 	/* Split, and held: it cannot become part of a large folio again. */
 	VM_WARN_ON_ONCE_FOLIO(folio_test_large(folio), folio);

@@ -169,6 +169,9 @@ FIXTURE_TEARDOWN(copy_mc)
 		hwp_write_file(HWP_KSM "run", "2");
 		if (!access(HWP_KSM "merge_across_nodes", W_OK))
 			hwp_write_file(HWP_KSM "merge_across_nodes", "1");
+		if (!access(HWP_DEBUGFS "corrupt-filter-enable", W_OK))
+			hwp_write_file(HWP_DEBUGFS "corrupt-filter-enable",
+				       "0");
 		hwp_write_file(HWP_KSM "sleep_millisecs", "20");
 		hwp_write_file(HWP_KSM "pages_to_scan", "100");
 	}
@@ -726,6 +729,46 @@ static long ksm_counter(const char *name)
 	return val;
 }
 
+/* Make memory failure skip KSM pages (@on) or not, through its filter. */
+static int skip_ksm_pages(bool on)
+{
+	char buf[32];
+	int err;
+
+	snprintf(buf, sizeof(buf), "%llu", BIT_ULL(KPF_KSM));
+	err = hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-mask", buf);
+	err = err ?: hwp_write_file(HWP_DEBUGFS "corrupt-filter-flags-value",
+				    "0");
+	return err ?: hwp_write_file(HWP_DEBUGFS "corrupt-filter-enable",
+				     on ? "1" : "0");
+}
+
+/* Let ksmd make @n more full passes (it is running): false on timeout. */
+static bool ksm_passes(long n)
+{
+	long start = -1, now = -1;
+	int i;
+
+	if (hwp_read_long(HWP_KSM "full_scans", &start))
+		return false;
+	for (i = 0; i < 1500; i++) {
+		if (!hwp_read_long(HWP_KSM "full_scans", &now) &&
+		    now >= start + n)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* This process's pages that KSM counts as merged. */
+static long merging_pages(void)
+{
+	long val = -1;
+
+	hwp_read_long("/proc/self/ksm_merging_pages", &val);
+	return val;
+}
+
 /*
  * With merge_across_nodes 0 each node has its own stable tree. A KSM page
  * that migration moved to another node is searched for in that node's
@@ -734,10 +777,12 @@ static long ksm_counter(const char *name)
  * found": it would drop the rmap_item of the migrated page's mapper and
  * send a live KSM page to the unstable tree, where a later merge gives it
  * a new stable node while its other mappers still hang off the old one,
- * and KSM loses track of them. The page that could not be read is
- * reported and retired; the migrated page must end up in its new tree
- * with every mapper, take a new identical page, migrate again with all of
- * them, and unmerge to the right data with the counters back at zero.
+ * and KSM loses track of them. While the read keeps failing, KSM's
+ * counters and this process's merged pages must stay put and migration
+ * must find both mappers. Once the page that could not be read is
+ * retired, the migrated page must end up in its new tree with every
+ * mapper, take a new identical page, migrate again with all of them, and
+ * unmerge to the right data with the counters back at zero.
  * 6.12 compares with plain loads: the injected error goes unnoticed.
  */
 TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
@@ -751,6 +796,7 @@ TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
 		SKIP(return, "no KSM or no NUMA");
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "one NUMA node only");
+	ASSERT_TRUE(hwp_have_debugfs_injector());
 	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "2"));
 	ASSERT_EQ(0, hwp_write_file(HWP_KSM "merge_across_nodes", "0"));
 
@@ -767,14 +813,36 @@ TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
 	ASSERT_NE(0, kb);
 	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "0"));
 
-	/* A's KSM page moves to node 1; the read of B's will fail. */
+	/*
+	 * A's KSM page moves to node 1, and every read of B's fails. First
+	 * memory failure leaves B's page alone (the filter skips KSM
+	 * pages), so that the comparison fails on pass after pass: KSM
+	 * must keep both of A's mappers all along.
+	 */
 	ASSERT_EQ(0, move_to_node(a, 1));
 	ka = hwp_virt_to_pfn(a);
 	ASSERT_EQ(ka, hwp_virt_to_pfn(a + ps));
+	ASSERT_EQ(0, skip_ksm_pages(true));
 	ASSERT_EQ(0, fail_reads_of(kb, false));
 	ASSERT_EQ(0, hwp_write_file(FAIL "times", "1000"));
 	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "1"));
+	EXPECT_TRUE(ksm_passes(3));
+	EXPECT_LT(0, failed_reads());
+	EXPECT_EQ(2, ksm_counter("pages_shared"));
+	EXPECT_EQ(2, ksm_counter("pages_sharing"));
+	EXPECT_EQ(4, merging_pages());
+	EXPECT_FALSE(hwp_pfn_poisoned(kb));
+	/* Migration finds every mapper through KSM's rmap: a round trip. */
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "0"));
+	EXPECT_EQ(0, move_to_node(a, 0));
+	EXPECT_EQ(hwp_virt_to_pfn(a), hwp_virt_to_pfn(a + ps));
+	EXPECT_EQ(0, move_to_node(a, 1));
+	ka = hwp_virt_to_pfn(a);
+	EXPECT_EQ(ka, hwp_virt_to_pfn(a + ps));
 
+	/* Then memory failure takes B's page, and the tree forgets it. */
+	ASSERT_EQ(0, skip_ksm_pages(false));
+	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "1"));
 	EXPECT_TRUE(poisoned_soon(kb));
 	EXPECT_TRUE(hwp_wait_unmapped(b, 3000));
 	/* Then C, with A's contents, on node 1: it must join A's page. */
