@@ -6,10 +6,10 @@
  * purposes: hashing, comparing, looking for zeroes. An uncorrectable
  * error in such a page must cost them that page, not the machine.
  *
- * Where the architecture has load_mc_ulong_or_goto(), the helpers load
- * the page a word at a time with it and work on the words in registers as
- * they come, so they run at the speed of their plain counterparts and stop
- * as early. Other architectures copy a block of words at a time with
+ * Where the architecture has load_mc_ulong4(), the helpers load the page
+ * four words at a time with it and work on the words in registers as they
+ * come, so they run at the speed of their plain counterparts and stop as
+ * early. Other architectures copy a block of words at a time with
  * copy_mc_to_kernel().
  * A failed read means the page holds an uncorrectable error: it is
  * reported for memory_failure() to deal with in process context, and the
@@ -86,7 +86,7 @@ static __always_inline u64 xxh_merge(u64 h, u64 lane)
 	return (h ^ lane) * XXH_P1 + XXH_P4;
 }
 
-static u64 xxh_finish(const u64 v[4])
+static __always_inline u64 xxh_finish(const u64 v[4])
 {
 	u64 h = rol64(v[0], 1) + rol64(v[1], 7) + rol64(v[2], 12) +
 		rol64(v[3], 18);
@@ -102,7 +102,7 @@ static u64 xxh_finish(const u64 v[4])
 	return h ^ (h >> 32);
 }
 
-static void xxh_start(u64 v[4])
+static __always_inline void xxh_start(u64 v[4])
 {
 	v[0] = XXH_P1 + XXH_P2;
 	v[1] = XXH_P2;
@@ -110,23 +110,25 @@ static void xxh_start(u64 v[4])
 	v[3] = -XXH_P1;
 }
 
-#ifdef load_mc_ulong_or_goto
+#ifdef load_mc_ulong4
 /*
- * Loads in registers. Each returns 0 or, if a load faulted, -EFAULT
- * (mc_cmp_words(): 1 or 2 for the page at @a or @b).
+ * Four words a load, kept in registers. The trap is tested once per four
+ * words, before they decide anything, and the scan stops there. Each
+ * returns 0 or, if a load faulted, -EFAULT (mc_cmp_words(): 1 or 2 for
+ * the page at @a or @b).
  */
 static int mc_hash_words(const unsigned long *src, u64 *hash)
 {
 	unsigned long w0, w1, w2, w3;
-	u64 v[4];
 	unsigned int i;
+	int trap = 0;
+	u64 v[4];
 
 	xxh_start(v);
 	for (i = 0; i < MC_WORDS; i += 4) {
-		load_mc_ulong_or_goto(src + i, w0, fault);
-		load_mc_ulong_or_goto(src + i + 1, w1, fault);
-		load_mc_ulong_or_goto(src + i + 2, w2, fault);
-		load_mc_ulong_or_goto(src + i + 3, w3, fault);
+		load_mc_ulong4(src + i, w0, w1, w2, w3, trap);
+		if (unlikely(trap))
+			return -EFAULT;
 		v[0] = xxh_lane(v[0], w0);
 		v[1] = xxh_lane(v[1], w1);
 		v[2] = xxh_lane(v[2], w2);
@@ -134,47 +136,59 @@ static int mc_hash_words(const unsigned long *src, u64 *hash)
 	}
 	*hash = xxh_finish(v);
 	return 0;
-fault:
-	return -EFAULT;
 }
 
 static int mc_cmp_words(const unsigned long *a, const unsigned long *b,
 			int *result)
 {
-	unsigned long x, y;
+	unsigned long x0, x1, x2, x3, y0, y1, y2, y3;
 	unsigned int i;
+	int trap = 0;
 
-	for (i = 0; i < MC_WORDS; i++) {
-		load_mc_ulong_or_goto(a + i, x, fault_a);
-		load_mc_ulong_or_goto(b + i, y, fault_b);
-		if (x != y) {
-			*result = mc_word_order(x, y);
+	for (i = 0; i < MC_WORDS; i += 4) {
+		load_mc_ulong4(a + i, x0, x1, x2, x3, trap);
+		if (unlikely(trap))
+			return 1;
+		load_mc_ulong4(b + i, y0, y1, y2, y3, trap);
+		if (unlikely(trap))
+			return 2;
+		if (x0 != y0) {
+			*result = mc_word_order(x0, y0);
+			return 0;
+		}
+		if (x1 != y1) {
+			*result = mc_word_order(x1, y1);
+			return 0;
+		}
+		if (x2 != y2) {
+			*result = mc_word_order(x2, y2);
+			return 0;
+		}
+		if (x3 != y3) {
+			*result = mc_word_order(x3, y3);
 			return 0;
 		}
 	}
 	*result = 0;
 	return 0;
-fault_a:
-	return 1;
-fault_b:
-	return 2;
 }
 
 static int mc_zero_words(const unsigned long *src, bool whole, bool *zero)
 {
-	unsigned long acc = 0, w;
+	unsigned long acc = 0, w0, w1, w2, w3;
 	unsigned int i;
+	int trap = 0;
 
-	for (i = 0; i < MC_WORDS; i++) {
-		load_mc_ulong_or_goto(src + i, w, fault);
-		acc |= w;
+	for (i = 0; i < MC_WORDS; i += 4) {
+		load_mc_ulong4(src + i, w0, w1, w2, w3, trap);
+		if (unlikely(trap))
+			return -EFAULT;
+		acc |= w0 | w1 | w2 | w3;
 		if (acc && !whole)
 			break;
 	}
 	*zero = !acc;
 	return 0;
-fault:
-	return -EFAULT;
 }
 #else
 /* A block of words per copy_mc_to_kernel() call. */

@@ -8,6 +8,8 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/random.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/xxhash.h>
 
 static void free_test_page(void *page)
@@ -171,6 +173,36 @@ static void mc_marked_page_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, page_xxhash_mc(b, &hash));
 }
 
+#ifdef __load_mc_ulong4
+/*
+ * What the readers rest on: an exception in a load is recovered through
+ * its exception table entry and reported in the trap flag, here a page
+ * fault on the guard page after a vmalloc area. The loads before it are
+ * plain loads.
+ */
+static void mc_load_fault_recovered(struct kunit *test)
+{
+	unsigned long w0 = 0, w1 = 0, w2 = 0, w3 = 0;
+	unsigned long *p = vmalloc(PAGE_SIZE);
+	int trap = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p[0] = 1;
+	p[1] = 2;
+	p[2] = 3;
+	p[3] = 4;
+	__load_mc_ulong4(p, w0, w1, w2, w3, trap);
+	KUNIT_EXPECT_EQ(test, 0, trap);
+	KUNIT_EXPECT_EQ(test, 1UL, w0);
+	KUNIT_EXPECT_EQ(test, 2UL, w1);
+	KUNIT_EXPECT_EQ(test, 3UL, w2);
+	KUNIT_EXPECT_EQ(test, 4UL, w3);
+	__load_mc_ulong4(p + PAGE_SIZE / sizeof(*p), w0, w1, w2, w3, trap);
+	KUNIT_EXPECT_NE(test, 0, trap);
+	vfree(p);
+}
+#endif
+
 static struct kunit_case mc_read_cases[] = {
 	KUNIT_CASE(mc_memcmp_matches_plain),
 	KUNIT_CASE(mc_xxhash_matches_plain),
@@ -178,6 +210,9 @@ static struct kunit_case mc_read_cases[] = {
 	KUNIT_CASE(mc_folio_zero_scan),
 	KUNIT_CASE(mc_copy_matches_plain),
 	KUNIT_CASE(mc_marked_page_refused),
+#ifdef __load_mc_ulong4
+	KUNIT_CASE(mc_load_fault_recovered),
+#endif
 	{}
 };
 
