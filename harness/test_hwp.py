@@ -228,27 +228,6 @@ class MaintainersTests(unittest.TestCase):
         self.assertFalse(covered('mm/other.c', pats))
 
 
-class CheckpatchWaiverTests(unittest.TestCase):
-    REPORT = ("CHECK:SPACING: spaces preferred around that '%%' (ctx:WxV)\n"
-              "#60: FILE: arch/x86/include/asm/uaccess.h:524:\n"
-              "+\t%s\n"
-              " \t   ^\n\n"
-              "total: 0 errors, 0 warnings, 1 checks, 37 lines checked\n")
-
-    def test_asm_goto_label_waived(self):
-        from hwplib.series import waive_asm_goto_labels
-        out, waived = waive_asm_goto_labels(
-            self.REPORT % '_ASM_EXTABLE_TYPE(1b, %l2,\t\\')
-        self.assertNotIn('CHECK:', out)
-        self.assertEqual(1, len(waived))
-
-    def test_modulo_kept(self):
-        from hwplib.series import waive_asm_goto_labels
-        out, waived = waive_asm_goto_labels(self.REPORT % 'a = b %c;')
-        self.assertIn('CHECK:SPACING', out)
-        self.assertEqual([], waived)
-
-
 class CopiedTests(unittest.TestCase):
     UP = ['static int f(struct page *p)', '{',
           '\tint ret = do_one_thing(p);', '', '\tif (ret)',

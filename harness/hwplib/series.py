@@ -156,39 +156,11 @@ def cmd_series(args):
                          '--ignore', 'FILE_PATH_CHANGES'] + files[1:],
                         cwd=tree, stdout=subprocess.PIPE,
                         stderr=subprocess.STDOUT, text=True)
-    out, waived = waive_asm_goto_labels(cp.stdout)
-    print(out, end='')
-    for w in waived:
-        print('checkpatch: waived (asm goto label operand, not a modulo): '
-              '%s' % w)
-    clean = cp.returncode == 0 or not re.search(
-        r'^(ERROR|WARNING|CHECK):', out, re.M)
+    print(cp.stdout, end='')
     print('checkpatch --strict: %s (%d patches)' %
-          ('clean' if clean else 'NOT clean', len(files) - 1))
+          ('clean' if cp.returncode == 0 else 'NOT clean', len(files) - 1))
     copied = check_copied(pristine, tree)
-    return 1 if not clean or unmaintained or copied else 0
-
-
-# checkpatch reads the '%' of an asm goto label operand in an exception
-# table macro's argument (_ASM_EXTABLE_TYPE(1b, %l2, ...), as x86's
-# unsafe_get_user() has it) as the modulo operator. Only that report, on
-# such a line, is waived; every other report counts.
-ASM_GOTO_LABEL = re.compile(r'_ASM_EXTABLE\w*\(\s*\w+,\s*%l(\d|\[)')
-
-
-def waive_asm_goto_labels(text):
-    """Drop checkpatch's '%' spacing reports on asm goto label operands:
-    return the rest of the output and the lines waived."""
-    blocks = text.split('\n\n')
-    keep, waived = [], []
-    for b in blocks:
-        if b.startswith("CHECK:SPACING: spaces preferred around that '%'"):
-            code = [l for l in b.splitlines() if l.startswith('+')]
-            if code and ASM_GOTO_LABEL.search(code[0]):
-                waived.append(code[0][1:].strip())
-                continue
-        keep.append(b)
-    return '\n\n'.join(keep), waived
+    return 1 if cp.returncode or unmaintained or copied else 0
 
 
 def maintainer_patterns(text):
