@@ -719,16 +719,6 @@ static char *map_identical_on(int npages, unsigned int seed, int node)
 	return p;
 }
 
-static long ksm_counter(const char *name)
-{
-	char path[128];
-	long val = -1;
-
-	snprintf(path, sizeof(path), HWP_KSM "%s", name);
-	hwp_read_long(path, &val);
-	return val;
-}
-
 /* Make memory failure skip KSM pages (@on) or not, through its filter. */
 static int skip_ksm_pages(bool on)
 {
@@ -828,8 +818,8 @@ TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
 	ASSERT_EQ(0, hwp_write_file(HWP_KSM "run", "1"));
 	EXPECT_TRUE(ksm_passes(3));
 	EXPECT_LT(0, failed_reads());
-	EXPECT_EQ(2, ksm_counter("pages_shared"));
-	EXPECT_EQ(2, ksm_counter("pages_sharing"));
+	EXPECT_EQ(2, hwp_ksm_read("pages_shared"));
+	EXPECT_EQ(2, hwp_ksm_read("pages_sharing"));
 	EXPECT_EQ(4, merging_pages());
 	EXPECT_FALSE(hwp_pfn_poisoned(kb));
 	/* Migration finds every mapper through KSM's rmap: a round trip. */
@@ -852,8 +842,8 @@ TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
 	/* B's mappings are gone: A's page, shared by A and C, is all. */
 	for (i = 0; i < 1500; i++) {
 		if (hwp_virt_to_pfn(c) == ka &&
-		    ksm_counter("pages_shared") == 1 &&
-		    ksm_counter("pages_sharing") == 2)
+		    hwp_ksm_read("pages_shared") == 1 &&
+		    hwp_ksm_read("pages_sharing") == 2)
 			break;
 		usleep(20000);
 	}
@@ -861,8 +851,8 @@ TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
 	EXPECT_EQ(ka, hwp_virt_to_pfn(c));
 	EXPECT_EQ(ka, hwp_virt_to_pfn(a));
 	EXPECT_EQ(ka, hwp_virt_to_pfn(a + ps));
-	EXPECT_EQ(1, ksm_counter("pages_shared"));
-	EXPECT_EQ(2, ksm_counter("pages_sharing"));
+	EXPECT_EQ(1, hwp_ksm_read("pages_shared"));
+	EXPECT_EQ(2, hwp_ksm_read("pages_sharing"));
 	/* The comparison did read B's page, and failed. */
 	EXPECT_LT(0, failed_reads());
 	fail_no_copies();
@@ -882,8 +872,8 @@ TEST_F_TIMEOUT(copy_mc, ksm_migrated_compare_fails, 180)
 	if (!hwp_check(c, ps, 61))
 		bad++;
 	EXPECT_EQ(0, bad);
-	EXPECT_EQ(0, ksm_counter("pages_shared"));
-	EXPECT_EQ(0, ksm_counter("pages_sharing"));
+	EXPECT_EQ(0, hwp_ksm_read("pages_shared"));
+	EXPECT_EQ(0, hwp_ksm_read("pages_sharing"));
 	EXPECT_EQ(0, hwp_sigbus_count());
 	HWP_EXPECT_TOUCH_SIGBUS_AR(b);
 }

@@ -11,16 +11,6 @@ HWP_SIGBUS_STATE;
 
 #define NPAGES	4
 
-static long ksm_read(const char *name)
-{
-	char path[128];
-	long v = -1;
-
-	snprintf(path, sizeof(path), HWP_KSM "%s", name);
-	hwp_read_long(path, &v);
-	return v;
-}
-
 TEST(merged_page)
 {
 	long ps = hwp_page_size();
@@ -48,7 +38,7 @@ TEST(merged_page)
 	ASSERT_NE(0, pfn) {
 		TH_LOG("ksmd did not merge the pages in 30 s");
 	}
-	ASSERT_GT(ksm_read("pages_shared"), 0);
+	ASSERT_GT(hwp_ksm_read("pages_shared"), 0);
 
 	ASSERT_TRUE(hwp_mf_stats_read(&before));
 	ASSERT_EQ(0, hwp_mf_trace_start());

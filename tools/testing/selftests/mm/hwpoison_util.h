@@ -995,6 +995,17 @@ static inline bool hwp_wait_resident(char *p, int npages, int ms)
 
 #define HWP_KSM			"/sys/kernel/mm/ksm/"
 
+/* A counter of /sys/kernel/mm/ksm/, -1 if it cannot be read. */
+static inline long hwp_ksm_read(const char *name)
+{
+	char path[128];
+	long v = -1;
+
+	snprintf(path, sizeof(path), HWP_KSM "%s", name);
+	hwp_read_long(path, &v);
+	return v;
+}
+
 /*
  * Let ksmd merge the identical pages @a and @b (both already written,
  * private anonymous) for up to @ms: returns the pfn both then map, 0 if
