@@ -26,7 +26,7 @@ help:
 	@echo 'make check     build + boot + every test on our kernel (KERNEL=upstream: on 6.12)'
 	@echo 'make compare   the same suite on upstream 6.12 and ours, side by side'
 	@echo 'make bench     per-page costs on both kernels (build/bench.tsv)'
-	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script GUEST=busybox|debian INTERACTIVE=1'
+	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script GUEST=busybox|debian13 INTERACTIVE=1'
 	@echo 'make series    export our change as a patch series (build/series/)'
 	@echo 'make bisect    git am the series on the base, build every commit, then'
 	@echo '               the last with HWPOISON_INJECT=y and MEMORY_FAILURE=n'

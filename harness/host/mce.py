@@ -11,10 +11,11 @@ machine check that arrives while the previous one is still in progress
 
 "ce" is a corrected memory error: QEMU only fills bank 9 of CPU 0, no
 exception is raised, and the guest's machine-check poller finds it. The
-next request waits until the kernel printed it ("Bank 9: <status>"), or at
-most CE_GAP seconds: the kernel prints nothing for an error that its
-corrected-error collector took, and an error injected before the poller
-read the previous one would overwrite it in the bank.
+next request waits until the kernel printed it ("Bank 9: <status>", or an
+EDAC driver's "... page:<pfn> offset:..." line), or at most CE_GAP
+seconds: the kernel prints nothing for an error that its corrected-error
+collector took, and an error injected before the poller read the previous
+one would overwrite it in the bank.
 """
 
 import collections
@@ -70,7 +71,9 @@ def main():
             print('host: %s machine check at %#x%s' %
                   (kind, paddr, (': ' + out) if out else ''))
             if kind == 'ce':
-                waiting = (('Bank 9: %s' % CE_STATUS[2:],),
+                # Printed by the kernel, or by an EDAC driver that took it.
+                waiting = (('Bank 9: %s' % CE_STATUS[2:],
+                            ' page:%#x offset:' % (paddr >> 12)),
                            time.time() + CE_GAP, True)
             else:
                 waiting = (('Memory failure: %#x:' % (paddr >> 12),

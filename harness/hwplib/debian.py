@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The Debian guest's root file system image (debootstrap plus
+"""The Debian guest's root file system image (Debian 13, debootstrap plus
 harness/debian/packages), cached under ~/.cache/hwp.
 
 The cache key includes the source text of debian_image() and
@@ -19,7 +19,8 @@ from .paths import HARNESS
 from .util import HwpError, list_file, log, run, sha
 
 
-DEBIAN_SUITE = 'bookworm'
+# Debian 13: the distribution whose kernel is 6.12, our base.
+DEBIAN_SUITE = 'trixie'
 DEBIAN_MIRROR = 'http://deb.debian.org/debian'
 
 

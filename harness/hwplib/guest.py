@@ -115,19 +115,21 @@ BASE_CMDLINE = ('console=ttyS0,115200 panic=-1 log_buf_len=4M loglevel=7 '
                 'memmap_on_memory=0')
 
 
-GUESTS = ('busybox', 'debian')
+GUESTS = ('busybox', 'debian13')
 
 
 def guest_boot_args(guest):
     """Kernel command line and QEMU disks of a guest flavour.
 
-    busybox: the initramfs alone. debian: the Debian image is the first
+    busybox: the initramfs alone. debian13: the Debian image is the first
     virtio disk (writes go to a throw-away overlay, snapshot=on); the
-    initramfs's /init mounts it and runs the job chrooted into it.
+    initramfs's /init mounts it and runs the job chrooted into it, or,
+    with hwp.init=systemd on the command line, switches to it and starts
+    systemd, which runs the job as a service (harness/guest/init).
     """
     if guest == 'busybox':
         return '', []
-    if guest != 'debian':
+    if guest != 'debian13':
         raise HwpError('no guest flavour %r (%s)' % (guest, ', '.join(GUESTS)))
     img = debian_image()
     return 'hwp.guest=debian', ['-drive', 'file=%s,if=virtio,format=raw,'

@@ -119,10 +119,27 @@ def _build_kernel(kernel, flavour):
                               'INSTALL_MOD_STRIP=1'],
               logfile=os.path.join(BUILD, kernel,
                                    'modules-%s.log' % flavour))
+        build_harness_modules(tree, objname, mods, kernel, flavour)
     else:
         kmake(tree, objname, ['bzImage'], logfile=blog)
     log('%s kernel (%s) built in %.0f s' % (kernel, flavour, time.time() - t0))
     return image
+
+
+def build_harness_modules(tree, objname, mods, kernel, flavour):
+    """harness/modules (test fixtures such as hwp_edac), built outside the
+    tree against this kernel and installed with its modules."""
+    if 'CONFIG_EDAC=y' not in read(os.path.join(tree, objname,
+                                                 '.config')).splitlines():
+        return
+    work = os.path.join(BUILD, kernel, 'harness-modules-' + flavour)
+    shutil.copytree(os.path.join(HARNESS, 'modules'), work,
+                    dirs_exist_ok=True)
+    blog = os.path.join(BUILD, kernel, 'harness-modules-%s.log' % flavour)
+    kmake(tree, objname, ['M=' + work, 'modules'], logfile=blog)
+    kmake(tree, objname, ['M=' + work, 'modules_install',
+                          'INSTALL_MOD_PATH=' + mods, 'INSTALL_MOD_STRIP=1'],
+          logfile=blog + '.install')
 
 
 def install_headers(kernel):

@@ -32,12 +32,17 @@ def load_suite():
         t = {'name': words[0], 'bin': '', 'src': '', 'args': '',
              'timeout': '300', 'host': '', 'cmdline': '', 'qemu': '',
              'mem': '2G', 'smp': '2', 'expect': '', 'extra_src': '',
-             'pre': '', 'panic': r'Kernel panic', 'guest': 'busybox'}
+             'pre': '', 'panic': r'Kernel panic', 'guest': 'busybox',
+             'init': ''}
         for w in words[1:]:
             k, sep, v = w.partition('=')
             if not sep or k not in t:
                 raise HwpError('suite.conf:%d: bad field %r' % (lineno, w))
             t[k] = v
+        if t['init'] not in ('', 'systemd') or \
+                (t['init'] and t['guest'] == 'busybox'):
+            raise HwpError('suite.conf:%d: init=systemd needs a Debian '
+                           'guest' % lineno)
         t['bin'] = t['bin'] or t['name']
         t['src'] = t['src'] or t['bin'] + '.c'
         tests.append(t)
@@ -121,7 +126,8 @@ def run_test(image, kernel, t, bindir, rundir, echo=False, flavour='test'):
     host = os.path.join(ROOT, t['host']) if t['host'] else None
     timeout = int(t['timeout']) * FLAVOUR_SLOWDOWN[flavour]
     cmdline = ' '.join(filter(None, (t['cmdline'],
-                                     FLAVOUR_CMDLINE[flavour])))
+                                     FLAVOUR_CMDLINE[flavour],
+                                     t['init'] and 'hwp.init=' + t['init'])))
     r = qemu_boot(image, initrd, work,
                   cmdline=cmdline, qemu_args=shlex.split(t['qemu']),
                   mem=t['mem'], smp=int(t['smp']), timeout=timeout,

@@ -1,221 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The tools operators meet memory failure through, unmodified from Debian
- * 12, against the running kernel: trace-cmd reading the
- * ras:memory_failure_event tracepoint, rasdaemon recording a machine
- * check, page-types finding, poisoning and unpoisoning pfns, ndctl turning
- * legacy persistent memory into device-dax, and stress-ng's hwpoison
- * stressors beside a workload that must keep its data.
+ * 13, against the running kernel: trace-cmd reading the
+ * ras:memory_failure_event tracepoint, page-types finding, poisoning and
+ * unpoisoning pfns, ndctl turning legacy persistent memory into
+ * device-dax, and stress-ng's hwpoison stressors beside a workload that
+ * must keep its data. (rasdaemon runs as a service in hwpoison-rasdaemon.)
  *
- * Runs in the Debian guest flavour (suite key guest=debian); elsewhere
+ * Runs in the Debian guest flavour (suite key guest=debian13); elsewhere
  * every case is skipped.
  */
-#include <signal.h>
-#include <sys/klog.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
-#include "hwpoison_util.h"
+#include "hwpoison_debian.h"
 #include "../kselftest_harness.h"
 
 HWP_SIGBUS_STATE;
 
 #define TRACE_DAT	"/tmp/hwp-mf.dat"
-#define RAS_INSTANCE	"/sys/kernel/tracing/instances/rasdaemon"
 #define NDCTL_DEVDAX	"ndctl create-namespace -f -e namespace0.0 -m devdax --align 4K >/dev/null"
 #define NDCTL_DISABLE	"timeout 60 ndctl disable-namespace namespace0.0 >/dev/null 2>&1"
 #define STRESS_LOG	"/tmp/stress-ng.log"
 #define STRESS_NG	"stress-ng --madvise 2 --timeout 30s --metrics-brief >" STRESS_LOG " 2>&1"
-
-static bool have(const char *tool)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	return system(cmd) == 0;
-}
-
-/* Output of a shell command, malloc'ed; NULL if it could not run. */
-static char *capture(const char *cmd)
-{
-	size_t cap = 1 << 16, len = 0, n;
-	FILE *f = popen(cmd, "r");
-	char *buf;
-
-	if (!f)
-		return NULL;
-	buf = malloc(cap);
-	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len < 4096)
-			buf = realloc(buf, cap *= 2);
-	}
-	pclose(f);
-	if (buf)
-		buf[len] = 0;
-	return buf;
-}
-
-static int shell(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-/* Start a tool in the background, its output in @log. */
-static pid_t spawn(const char *log, char *const argv[])
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid)
-		return pid;
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-	setpgid(0, 0);
-	execvp(argv[0], argv);
-	_exit(127);
-}
-
-static int stop(pid_t pid, int sig, int seconds)
-{
-	int status = -1, i;
-
-	kill(pid, sig);
-	for (i = 0; i < seconds * 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		usleep(100000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-static bool wait_file_says(const char *path, const char *want, int seconds)
-{
-	char buf[64] = "";
-	int i;
-
-	for (i = 0; i < seconds * 10; i++) {
-		FILE *f = fopen(path, "r");
-
-		if (f) {
-			if (!fgets(buf, sizeof(buf), f))
-				buf[0] = 0;
-			fclose(f);
-			if (!strncmp(buf, want, strlen(want)))
-				return true;
-		}
-		usleep(100000);
-	}
-	return false;
-}
-
-static bool wait_file_has(const char *path, const char *want, int seconds)
-{
-	int i;
-
-	for (i = 0; i < seconds * 10; i++) {
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "grep -qF '%s' %s 2>/dev/null", want,
-			 path);
-		if (!shell("%s", cmd))
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
-
-static char *kernel_log(void)
-{
-	int len = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
-	char *buf = malloc(len + 1);
-	int n;
-
-	if (!buf)
-		return NULL;
-	n = klogctl(3, buf, len);	/* SYSLOG_ACTION_READ_ALL */
-	buf[n > 0 ? n : 0] = 0;
-	return buf;
-}
-
-/* "<what>: <type>: <result>" for @pfn after @prefix, or "" if absent. */
-static void outcome_after(const char *text, const char *prefix, uint64_t pfn,
-			  char *out, size_t len)
-{
-	char needle[96];
-	const char *p, *end;
-
-	out[0] = 0;
-	snprintf(needle, sizeof(needle), "%s%#llx: recovery action for ", prefix,
-		 (unsigned long long)pfn);
-	p = text ? strstr(text, needle) : NULL;
-	if (!p)
-		return;
-	p += strlen(needle);
-	end = strchr(p, '\n');
-	if (!end)
-		end = p + strlen(p);
-	snprintf(out, len, "%.*s", (int)(end - p), p);
-}
-
-static bool wait_log(const char *needle, int seconds)
-{
-	int i;
-
-	for (i = 0; i < seconds * 10; i++) {
-		char *log = kernel_log();
-		bool found = log && strstr(log, needle);
-
-		free(log);
-		if (found)
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
-
-/* Poison a private page of a child by its own MADV_HWPOISON; its pfn. */
-static uint64_t madvise_in_child(void)
-{
-	long ps = hwp_page_size();
-	uint64_t pfn = 0;
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds))
-		return 0;
-	pid = fork();
-	if (!pid) {
-		char *p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		hwp_fill(p, ps, 5);
-		pfn = hwp_virt_to_pfn(p);
-		if (write(fds[1], &pfn, sizeof(pfn)) != sizeof(pfn))
-			_exit(1);
-		/* Action required for the caller: this child dies of it. */
-		madvise(p, ps, MADV_HWPOISON);
-		_exit(0);
-	}
-	if (read(fds[0], &pfn, sizeof(pfn)) != sizeof(pfn))
-		pfn = 0;
-	waitpid(pid, NULL, 0);
-	close(fds[0]);
-	close(fds[1]);
-	return pfn;
-}
 
 FIXTURE(tools)
 {
@@ -347,66 +152,6 @@ TEST_F_TIMEOUT(tools, trace_cmd_report, 300)
 }
 
 /*
- * rasdaemon, recording, sees a machine check injected from the QEMU
- * monitor: the error is in its database (ras-mc-ctl --errors) with the
- * address, while the kernel contains the page. (Debian's rasdaemon 0.6.8
- * is built without its memory_failure_event handler; it records the
- * machine check, not the containment. Its ras-mc-ctl also needs kmod's
- * modprobe, which the package does not pull in.)
- */
-TEST_F_TIMEOUT(tools, rasdaemon_records_mce, 300)
-{
-	char *const argv[] = { "rasdaemon", "-f", "-r", NULL };
-	char needle[64], addr[32];
-	uint64_t pfn;
-	char *errors;
-	int tries;
-	pid_t ras;
-
-	if (!have("rasdaemon") || !have("ras-mc-ctl"))
-		SKIP(return, "no rasdaemon (needs the Debian guest)");
-	if (!hwp_host_present())
-		SKIP(return, "needs the host to inject machine checks");
-	pfn = hwp_free_pfn();
-	ASSERT_NE(0, pfn);
-	/* Its systemd unit would have made the database's folder. */
-	ASSERT_EQ(0, shell("mkdir -p /var/lib/rasdaemon"));
-	/*
-	 * rasdaemon 0.6.8 polls its trace instance's raw pipes, and since
-	 * 6.1 poll() waits for the buffer to be buffer_percent (50) full:
-	 * one machine check never wakes it. Newer rasdaemon sets 0 itself;
-	 * here the instance is made beforehand with 0, and rasdaemon uses it.
-	 */
-	ASSERT_EQ(0, shell("mkdir -p " RAS_INSTANCE " && echo 0 > "
-			   RAS_INSTANCE "/buffer_percent"));
-	ras = spawn("/tmp/rasdaemon.log", argv);
-	ASSERT_LT(0, ras);
-	ASSERT_TRUE(wait_file_says(RAS_INSTANCE "/events/mce/mce_record/enable",
-				   "1", 60));
-
-	ASSERT_EQ(0, hwp_request_mce("srao", pfn));
-	snprintf(needle, sizeof(needle), "Memory failure: %#llx: recovery",
-		 (unsigned long long)pfn);
-	ASSERT_TRUE(wait_log(needle, 30));
-	EXPECT_TRUE(hwp_pfn_poisoned(pfn));
-	snprintf(addr, sizeof(addr), "addr=%#llx",
-		 (unsigned long long)pfn * hwp_page_size());
-	/* The daemon stores the record on its own time: ask until it has. */
-	for (tries = 0; tries < 300; tries++) {
-		errors = capture("ras-mc-ctl --errors 2>&1");
-		ASSERT_NE(NULL, errors);
-		if (strstr(errors, addr))
-			break;
-		free(errors);
-		errors = NULL;
-		usleep(100000);
-	}
-	stop(ras, SIGTERM, 30);
-	EXPECT_NE(NULL, errors) TH_LOG("ras-mc-ctl never listed %s", addr);
-	free(errors);
-}
-
-/*
  * ndctl makes device-dax of legacy persistent memory (memmap=nn!ss); an
  * error in a mapped page of it signals an early-kill mapper with lsb 12,
  * soft offline refuses its pfns, and ndctl can tear the device down
@@ -477,7 +222,7 @@ TEST_F_TIMEOUT(tools, ndctl_devdax, 300)
  * MADV_HWPOISON) for a bounded time while a workload keeps writing and
  * checking its own memory: pages do get poisoned, the workload is never
  * signalled and never reads a wrong byte, and the harness fails the run on
- * any splat. stress-ng 0.15 calls its run unsuccessful (exit 2) on 6.12:
+ * any splat. stress-ng may call its run unsuccessful (exit 2) on 6.12:
  * MADV_HWPOISON has become action-required, so the worker that poisons a
  * page it maps dies of SIGBUS, which stress-ng counts as a failure.
  */

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What an operator on Debian 13 sees of memory failure: rasdaemon (0.8.3,
+ * built with its memory_failure_event handler) running as its packaged
+ * systemd service with its packaged configuration, storing each
+ * containment of the kernel in its database, and ras-mc-ctl printing
+ * them.
+ *
+ * Runs in the Debian 13 guest booted with its own init (suite keys
+ * guest=debian13 init=systemd), with harness/host/mce.py injecting machine
+ * checks through the QEMU monitor; elsewhere every case is skipped.
+ *
+ * Page isolation needs a memory controller that EDAC knows: rasdaemon
+ * counts corrected errors per page from ras:mc_event, which an EDAC
+ * driver emits, and not from the machine-check records themselves. The
+ * harness' module hwp_edac stands in for a server's EDAC driver, and the
+ * guest boots with ras=cec_disable so that the kernel's own
+ * corrected-error collector leaves the errors to it.
+ */
+#include <sys/mman.h>
+#include <time.h>
+#include "hwpoison_debian.h"
+#include "../kselftest_harness.h"
+
+HWP_SIGBUS_STATE;
+
+#define RAS_INSTANCE	"/sys/kernel/tracing/instances/rasdaemon/"
+#define RAS_MF_ENABLE	RAS_INSTANCE "events/ras/memory_failure_event/enable"
+#define BURST		40
+#define RAS_DB		"/var/lib/rasdaemon/ras-mc_event.db"
+#define RAS_DEFAULT	"/etc/default/rasdaemon"
+#define MCE_CPU0	"/sys/devices/system/machinecheck/machinecheck0/"
+#define CHECK_INTERVAL	MCE_CPU0 "check_interval"
+#define EDAC_MC0	"/sys/devices/system/edac/mc/mc0"
+#define CE_THRESHOLD	5
+
+/* Why the cases cannot run here, or NULL. */
+static const char *ras_not_ready(void)
+{
+	if (!have("rasdaemon") || !have("ras-mc-ctl"))
+		return "no rasdaemon (needs the Debian 13 guest)";
+	if (shell("test \"$(cat /proc/1/comm)\" = systemd"))
+		return "PID 1 is not systemd (needs init=systemd)";
+	return NULL;
+}
+
+/*
+ * ras-mc-ctl --errors: the memory failure lines, "<id> <time> error:
+ * pfn=0x..., page_type=<type>, action_result=<result>".
+ */
+static char *ras_errors(void)
+{
+	return capture("ras-mc-ctl --errors 2>&1");
+}
+
+/* How many memory failure lines name @pfn; the last one's "type: result". */
+static int rows_for(const char *errors, uint64_t pfn, char *out, size_t len)
+{
+	char needle[48];
+	const char *p = errors;
+	int n = 0;
+
+	out[0] = 0;
+	snprintf(needle, sizeof(needle), "error: pfn=%#llx, page_type=",
+		 (unsigned long long)pfn);
+	while (p && (p = strstr(p, needle))) {
+		const char *type = p + strlen(needle);
+		const char *res = strstr(type, ", action_result=");
+		const char *end = strchr(type, '\n');
+
+		if (!end)
+			end = type + strlen(type);
+		if (res && res < end)
+			snprintf(out, len, "%.*s: %.*s", (int)(res - type),
+				 type, (int)(end - res - 16), res + 16);
+		n++;
+		p = end;
+	}
+	return n;
+}
+
+/*
+ * ras-mc-ctl's output once it lists every one of @pfns, or after
+ * @seconds; NULL if it could not run. (It is a Perl program: under
+ * emulation one run takes seconds.)
+ */
+static char *ras_wait_rows(const uint64_t *pfns, int n, int seconds)
+{
+	time_t end = time(NULL) + seconds;
+	char buf[160];
+	int i;
+
+	for (;;) {
+		char *errors = ras_errors();
+
+		for (i = 0; errors && i < n; i++)
+			if (!rows_for(errors, pfns[i], buf, sizeof(buf)))
+				break;
+		if (!errors || i == n || time(NULL) > end)
+			return errors;
+		free(errors);
+		sleep(1);
+	}
+}
+
+/*
+ * rasdaemon is up once it has opened its database, which it does after
+ * enabling every event it handles (and waiting 30 s for each one that
+ * this kernel lacks).
+ */
+static bool ras_wait_listening(int seconds)
+{
+	time_t end = time(NULL) + seconds;
+
+	do {
+		if (!shell("sqlite3 " RAS_DB " 'select count(*) from "
+			   "memory_failure_event' >/dev/null 2>&1"))
+			return true;
+		sleep(1);
+	} while (time(NULL) < end);
+	return false;
+}
+
+/* The "<type>: <result>" that the kernel logged for @pfn. */
+static void logged_outcome(uint64_t pfn, char *out, size_t len)
+{
+	char *klog = kernel_log();
+
+	outcome_after(klog, "Memory failure: ", pfn, out, len);
+	free(klog);
+}
+
+/* An in-use page of our own, soft-offlined by MADV_SOFT_OFFLINE: its pfn. */
+static uint64_t soft_offline_own_page(void)
+{
+	long ps = hwp_page_size();
+	char *p = hwp_map_filled(1, 11, NULL);
+	uint64_t pfn;
+
+	if (!p)
+		return 0;
+	pfn = hwp_virt_to_pfn(p);
+	if (madvise(p, ps, MADV_SOFT_OFFLINE) || !hwp_check(p, ps, 11))
+		pfn = 0;
+	munmap(p, ps);
+	return pfn;
+}
+
+FIXTURE(ras)
+{
+};
+
+FIXTURE_SETUP(ras)
+{
+	const char *why = ras_not_ready();
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, shell("systemctl is-active --quiet rasdaemon.service"))
+		TH_LOG("rasdaemon.service is not running");
+	ASSERT_TRUE(wait_file_says(RAS_MF_ENABLE, "1", 60))
+		TH_LOG("rasdaemon never enabled ras:memory_failure_event");
+	ASSERT_TRUE(ras_wait_listening(300))
+		TH_LOG("rasdaemon never opened its database");
+}
+
+FIXTURE_TEARDOWN(ras)
+{
+}
+
+/*
+ * One row per containment, from every entry point, with the page type and
+ * result of the kernel's log line; a machine check is also recorded as
+ * such, with its address. Soft offline, which contains a healthy page and
+ * kills nobody, is not a memory failure and leaves no row. ras-mc-ctl
+ * --summary counts the rows by result.
+ */
+TEST_F_TIMEOUT(ras, containments_recorded, 300)
+{
+	char seen[160], logged[160], needle[64];
+	uint64_t hard[4], soft[2];
+	int i, n = 0, recovered = 0, rows;
+	char *errors, *summary, *p;
+
+	hard[n] = hwp_free_pfn();
+	ASSERT_EQ(0, hwp_inject_pfn(hard[n]));
+	n++;
+	hard[n] = hwp_free_pfn();
+	ASSERT_EQ(0, hwp_sysfs_offline("hard", hard[n]));
+	n++;
+	hard[n] = madvise_in_child();
+	ASSERT_NE(0, hard[n]);
+	n++;
+	if (hwp_host_present()) {
+		hard[n] = hwp_free_pfn();
+		ASSERT_EQ(0, hwp_request_mce("srao", hard[n]));
+		snprintf(needle, sizeof(needle),
+			 "Memory failure: %#llx: recovery",
+			 (unsigned long long)hard[n]);
+		ASSERT_TRUE(wait_log(needle, 60));
+		n++;
+	}
+	soft[0] = hwp_free_pfn();
+	ASSERT_EQ(0, hwp_sysfs_offline("soft", soft[0]));
+	soft[1] = soft_offline_own_page();
+	ASSERT_NE(0, soft[1]);
+	for (i = 0; i < 2; i++)
+		EXPECT_TRUE(hwp_wait_poisoned(soft[i], 5000));
+
+	errors = ras_wait_rows(hard, n, 60);
+	ASSERT_NE(NULL, errors);
+	for (i = 0; i < n; i++) {
+		rows = rows_for(errors, hard[i], seen, sizeof(seen));
+		logged_outcome(hard[i], logged, sizeof(logged));
+		EXPECT_EQ(1, rows) TH_LOG("pfn %#llx: %d rows",
+					  (unsigned long long)hard[i], rows);
+		EXPECT_NE(0, logged[0]);
+		EXPECT_STREQ(logged, seen) TH_LOG("pfn %#llx",
+						  (unsigned long long)hard[i]);
+	}
+	/* The machine check itself is a record of its own, with its address. */
+	if (hwp_host_present()) {
+		snprintf(needle, sizeof(needle), "addr=%#llx",
+			 (unsigned long long)hard[3] * hwp_page_size());
+		EXPECT_NE(NULL, strstr(errors, needle)) TH_LOG("%s", errors);
+	}
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, rows_for(errors, soft[i], seen, sizeof(seen)))
+			TH_LOG("soft-offlined pfn %#llx recorded: %s",
+			       (unsigned long long)soft[i], seen);
+	}
+
+	/* The summary counts every row by its result. */
+	for (p = errors; (p = strstr(p, ", action_result=Recovered\n")); p++)
+		recovered++;
+	summary = capture("ras-mc-ctl --summary 2>&1");
+	ASSERT_NE(NULL, summary);
+	snprintf(needle, sizeof(needle), "\tRecovered errors: %d\n", recovered);
+	EXPECT_NE(0, recovered);
+	EXPECT_NE(NULL, strstr(summary, "Memory failure events summary:"))
+		TH_LOG("%s", summary);
+	EXPECT_NE(NULL, strstr(summary, needle)) TH_LOG("%s", summary);
+	free(summary);
+	free(errors);
+}
+
+/*
+ * A burst of machine checks from the QEMU monitor: every containment
+ * reaches rasdaemon's database, none is lost between the kernel, the trace
+ * buffer and the daemon.
+ */
+TEST_F_TIMEOUT(ras, mce_burst, 600)
+{
+	uint64_t pfns[BURST];
+	char seen[160], logged[160], needle[64];
+	int i, once = 0, same = 0;
+	char *errors;
+
+	if (!hwp_host_present())
+		SKIP(return, "needs the host to inject machine checks");
+	ASSERT_EQ(BURST, hwp_free_pfns(pfns, BURST));
+	for (i = 0; i < BURST; i++)
+		ASSERT_EQ(0, hwp_request_mce("srao", pfns[i]));
+	snprintf(needle, sizeof(needle), "Memory failure: %#llx: recovery",
+		 (unsigned long long)pfns[BURST - 1]);
+	ASSERT_TRUE(wait_log(needle, 480));
+
+	errors = ras_wait_rows(pfns, BURST, 60);
+	ASSERT_NE(NULL, errors);
+	for (i = 0; i < BURST; i++) {
+		if (rows_for(errors, pfns[i], seen, sizeof(seen)) == 1)
+			once++;
+		logged_outcome(pfns[i], logged, sizeof(logged));
+		if (logged[0] && !strcmp(logged, seen))
+			same++;
+	}
+	EXPECT_EQ(BURST, once);
+	EXPECT_EQ(BURST, same);
+	free(errors);
+}
+
+/*
+ * Page isolation end to end: corrected errors in one page of a running
+ * process, through the machine-check poller and EDAC, until rasdaemon's
+ * threshold; rasdaemon soft-offlines the page through sysfs. The process
+ * keeps every byte, is never signalled, and its page moves; the old page
+ * is retired and counted, and rasdaemon's log says it offlined it.
+ */
+TEST_F_TIMEOUT(ras, page_isolation, 600)
+{
+	long ps = hwp_page_size(), kb = ps / 1024, hc;
+	char needle[96], *journal;
+	uint64_t pfn, now;
+	int i;
+	char *p;
+
+	if (!hwp_host_present())
+		SKIP(return, "needs the host to inject machine checks");
+	if (access(CHECK_INTERVAL, W_OK))
+		SKIP(return, "no machine-check poller");
+	ASSERT_EQ(0, shell("modprobe hwp_edac"));
+	ASSERT_EQ(0, access(EDAC_MC0, F_OK));
+	/* An operator's setting: a low threshold, the packaged action. */
+	ASSERT_EQ(0, shell("sed -i 's/^PAGE_CE_THRESHOLD=.*/"
+			   "PAGE_CE_THRESHOLD=\"%d\"/' " RAS_DEFAULT " && "
+			   "grep -q '^PAGE_CE_ACTION=\"soft\"' " RAS_DEFAULT,
+			   CE_THRESHOLD));
+	ASSERT_EQ(0, shell("systemctl restart rasdaemon.service"));
+	ASSERT_TRUE(wait_file_says(RAS_INSTANCE "events/ras/mc_event/enable",
+				   "1", 60));
+	/* It read the new threshold. */
+	ASSERT_EQ(0, shell("for i in $(seq 60); do journalctl -b -o cat "
+			   "-u rasdaemon.service | grep -q 'Threshold of "
+			   "memory Corrected Errors is %d / 24h' && exit 0; "
+			   "sleep 1; done; exit 1", CE_THRESHOLD));
+	ASSERT_TRUE(ras_wait_listening(300));
+	ASSERT_EQ(0, hwp_write_file(CHECK_INTERVAL, "1"));
+
+	hwp_catch_sigbus();
+	p = hwp_map_filled(1, 23, NULL);
+	ASSERT_NE(NULL, p);
+	pfn = hwp_virt_to_pfn(p);
+	ASSERT_NE(0, pfn);
+	hc = hwp_corrupted_kb();
+	for (i = 0; i < CE_THRESHOLD; i++)
+		ASSERT_EQ(0, hwp_request_mce("ce", pfn));
+
+	EXPECT_TRUE(hwp_wait_poisoned(pfn, 120000))
+		TH_LOG("pfn %#llx never retired", (unsigned long long)pfn);
+	EXPECT_TRUE(hwp_check(p, ps, 23));
+	now = hwp_virt_to_pfn(p);
+	EXPECT_NE(0, now);
+	EXPECT_NE(pfn, now);
+	EXPECT_EQ(0, hwp_sigbus_count());
+	EXPECT_EQ(hc + kb, hwp_corrupted_kb());
+
+	snprintf(needle, sizeof(needle),
+		 "Result of offlining page at %#llx: offlined",
+		 (unsigned long long)pfn * ps);
+	journal = capture("journalctl -b -u rasdaemon.service --no-pager 2>&1");
+	ASSERT_NE(NULL, journal);
+	EXPECT_NE(NULL, strstr(journal, needle)) TH_LOG("%s", journal);
+	free(journal);
+	/* Nothing of it is a memory failure. */
+	journal = ras_errors();
+	ASSERT_NE(NULL, journal);
+	EXPECT_EQ(0, rows_for(journal, pfn, needle, sizeof(needle)));
+	free(journal);
+	munmap(p, ps);
+}
+
+TEST_HARNESS_MAIN
