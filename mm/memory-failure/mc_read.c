@@ -13,7 +13,9 @@
  * copy_mc_to_kernel().
  * A failed read means the page holds an uncorrectable error: it is
  * reported for memory_failure() to deal with in process context, and the
- * caller is told to leave the page alone. A page that memory_failure()
+ * caller is told to leave the page alone. Any exception that the loads or
+ * copies take counts as such an error: on a mapped page of memory, a
+ * machine check is the only one they can take. A page that memory_failure()
  * already marked is not read at all, and not reported again.
  */
 #include <linux/bitops.h>
@@ -411,6 +413,8 @@ ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
 	bool ok = true;
 	void *addr;
 
+	if (WARN_ON_ONCE(offset > PAGE_SIZE || bytes > PAGE_SIZE - offset))
+		return 0;
 	if (!mc_may_read(page, bytes))
 		return -EHWPOISON;
 	addr = kmap_local_page(page);
