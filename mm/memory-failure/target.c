@@ -146,7 +146,7 @@ enum mf_grab_verdict mf_grab(struct mf_target *t)
 {
 	struct zone *zone = page_zone(t->page);
 	enum mf_grab_verdict verdict = MF_GRAB_UNHANDLED;
-	enum mf_look look = MF_LOOK_DONE;
+	enum mf_look look;
 	int pass;
 
 	lockdep_assert_held(&mf_mutex);
@@ -154,9 +154,24 @@ enum mf_grab_verdict mf_grab(struct mf_target *t)
 	 * Emptying every CPU's lists costs more than the rest of a report:
 	 * only a page the first look could not settle pays for it.
 	 */
-	if (mf_look_once(t->page, &verdict) == MF_LOOK_DONE)
+	look = mf_look_once(t->page, &verdict);
+	if (look == MF_LOOK_DONE)
 		goto done;
+	/*
+	 * A page in use but off the LRU is most often still in a per-CPU
+	 * LRU batch (just faulted in, say): flushing those settles it
+	 * without emptying the free lists. A free page in a per-CPU list
+	 * has no reference and goes straight to that.
+	 */
+	if (look == MF_LOOK_FOREIGN && page_count(t->page)) {
+		shake_folio(page_folio(t->page));
+		look = mf_look_once(t->page, &verdict);
+		if (look == MF_LOOK_DONE)
+			goto done;
+	}
 	zone_pcp_disable(zone);
+	/* Emptied lists first: the first look again needs no flush. */
+	look = MF_LOOK_MOVING;
 	for (pass = 0; pass < MF_GRAB_TRIES; pass++) {
 		if (look == MF_LOOK_FOREIGN)
 			shake_folio(page_folio(t->page));
