@@ -13,9 +13,9 @@
  * copy_mc_to_kernel().
  * A failed read means the page holds an uncorrectable error: it is
  * reported for memory_failure() to deal with in process context, and the
- * caller is told to leave the page alone. Any exception that the loads or
- * copies take counts as such an error: on a mapped page of memory, a
- * machine check is the only one they can take. A page that memory_failure()
+ * caller is told to leave the page alone. A load that takes any other
+ * exception (a bug: the page is mapped) fails with -EFAULT and a warning,
+ * and reports nothing. A page that memory_failure()
  * already marked is not read at all, and not reported again.
  */
 #include <linux/bitops.h>
@@ -48,11 +48,15 @@ static bool mc_may_read(struct page *page, size_t size)
 	return true;
 }
 
-/* A read of @page failed: it holds an uncorrectable error. */
-static int mc_failed(struct page *page)
+/*
+ * A read of @page failed with @err: -EHWPOISON, an uncorrectable error,
+ * reports the page; any other error is returned as it is.
+ */
+static int mc_failed(struct page *page, int err)
 {
-	memory_failure_queue(page_to_pfn(page), 0);
-	return -EHWPOISON;
+	if (err == -EHWPOISON)
+		memory_failure_queue(page_to_pfn(page), 0);
+	return err;
 }
 
 /* memcmp() of two words that differ: the first byte in memory decides. */
@@ -113,11 +117,25 @@ static __always_inline void xxh_start(u64 v[4])
 }
 
 #ifdef load_mc_ulong4
+#include <asm/trapnr.h>
+
+/*
+ * The error for a load that trapped (load_mc_ulong4() is x86's, and its
+ * trap is the vector taken): a machine check is an error in the page;
+ * anything else is a bug here, and must not retire a healthy page.
+ */
+static int mc_trap_error(int trap)
+{
+	if (WARN_ON_ONCE(trap != X86_TRAP_MC))
+		return -EFAULT;
+	return -EHWPOISON;
+}
+
 /*
  * Four words a load, kept in registers. The trap is tested once per four
  * words, before they decide anything, and the scan stops there. Each
- * returns 0 or, if a load faulted, -EFAULT (mc_cmp_words(): 1 or 2 for
- * the page at @a or @b).
+ * returns 0 or the error of the load that trapped (mc_cmp_words() sets
+ * *@which to 1 or 2 for the page at @a or @b).
  */
 static int mc_hash_words(const unsigned long *src, u64 *hash)
 {
@@ -130,7 +148,7 @@ static int mc_hash_words(const unsigned long *src, u64 *hash)
 	for (i = 0; i < MC_WORDS; i += 4) {
 		load_mc_ulong4(src + i, w0, w1, w2, w3, trap);
 		if (unlikely(trap))
-			return -EFAULT;
+			return mc_trap_error(trap);
 		v[0] = xxh_lane(v[0], w0);
 		v[1] = xxh_lane(v[1], w1);
 		v[2] = xxh_lane(v[2], w2);
@@ -141,7 +159,7 @@ static int mc_hash_words(const unsigned long *src, u64 *hash)
 }
 
 static int mc_cmp_words(const unsigned long *a, const unsigned long *b,
-			int *result)
+			int *result, int *which)
 {
 	unsigned long x0, x1, x2, x3, y0, y1, y2, y3;
 	unsigned int i;
@@ -149,11 +167,15 @@ static int mc_cmp_words(const unsigned long *a, const unsigned long *b,
 
 	for (i = 0; i < MC_WORDS; i += 4) {
 		load_mc_ulong4(a + i, x0, x1, x2, x3, trap);
-		if (unlikely(trap))
-			return 1;
+		if (unlikely(trap)) {
+			*which = 1;
+			return mc_trap_error(trap);
+		}
 		load_mc_ulong4(b + i, y0, y1, y2, y3, trap);
-		if (unlikely(trap))
-			return 2;
+		if (unlikely(trap)) {
+			*which = 2;
+			return mc_trap_error(trap);
+		}
 		if (x0 != y0) {
 			*result = mc_word_order(x0, y0);
 			return 0;
@@ -184,7 +206,7 @@ static int mc_zero_words(const unsigned long *src, bool whole, bool *zero)
 	for (i = 0; i < MC_WORDS; i += 4) {
 		load_mc_ulong4(src + i, w0, w1, w2, w3, trap);
 		if (unlikely(trap))
-			return -EFAULT;
+			return mc_trap_error(trap);
 		acc |= w0 | w1 | w2 | w3;
 		if (acc && !whole)
 			break;
@@ -193,7 +215,11 @@ static int mc_zero_words(const unsigned long *src, bool whole, bool *zero)
 	return 0;
 }
 #else
-/* A block of words per copy_mc_to_kernel() call. */
+/*
+ * A block of words per copy_mc_to_kernel() call. A failed copy tells no
+ * more than that the source could not be read: as for the kernel's other
+ * users of copy_mc_to_kernel(), that is an error in the page.
+ */
 #define MC_BLOCK	8
 
 static int mc_hash_words(const unsigned long *src, u64 *hash)
@@ -205,7 +231,7 @@ static int mc_hash_words(const unsigned long *src, u64 *hash)
 	xxh_start(v);
 	for (i = 0; i < MC_WORDS; i += MC_BLOCK) {
 		if (copy_mc_to_kernel(w, src + i, sizeof(w)))
-			return -EFAULT;
+			return -EHWPOISON;
 		for (j = 0; j < MC_BLOCK; j++)
 			v[j % 4] = xxh_lane(v[j % 4], w[j]);
 	}
@@ -214,16 +240,18 @@ static int mc_hash_words(const unsigned long *src, u64 *hash)
 }
 
 static int mc_cmp_words(const unsigned long *a, const unsigned long *b,
-			int *result)
+			int *result, int *which)
 {
 	unsigned long x[MC_BLOCK], y[MC_BLOCK];
 	unsigned int i, j;
 
 	for (i = 0; i < MC_WORDS; i += MC_BLOCK) {
+		*which = 1;
 		if (copy_mc_to_kernel(x, a + i, sizeof(x)))
-			return 1;
+			return -EHWPOISON;
+		*which = 2;
 		if (copy_mc_to_kernel(y, b + i, sizeof(y)))
-			return 2;
+			return -EHWPOISON;
 		for (j = 0; j < MC_BLOCK; j++) {
 			if (x[j] != y[j]) {
 				*result = mc_word_order(x[j], y[j]);
@@ -242,7 +270,7 @@ static int mc_zero_words(const unsigned long *src, bool whole, bool *zero)
 
 	for (i = 0; i < MC_WORDS; i += MC_BLOCK) {
 		if (copy_mc_to_kernel(w, src + i, sizeof(w)))
-			return -EFAULT;
+			return -EHWPOISON;
 		for (j = 0; j < MC_BLOCK; j++)
 			acc |= w[j];
 		if (acc && !whole)
@@ -260,16 +288,19 @@ static int mc_zero_words(const unsigned long *src, bool whole, bool *zero)
  * @src: source, in a kernel mapping of @page
  * @len: bytes to copy, not past the end of @page
  *
- * Return: 0, or -EHWPOISON if @page could not be read (it has been
- * reported with memory_failure_queue() unless it was already marked).
+ * Return: 0, -EHWPOISON if @page could not be read (it has been
+ * reported with memory_failure_queue() unless it was already marked), or
+ * -EINVAL (and a warning) if the range leaves the page.
  */
 int copy_from_page_mc(struct page *page, void *dst, const void *src,
 		      size_t len)
 {
+	if (WARN_ON_ONCE(offset_in_page(src) + len > PAGE_SIZE))
+		return -EINVAL;
 	if (!mc_may_read(page, len))
 		return -EHWPOISON;
 	if (copy_mc_to_kernel(dst, src, len))
-		return mc_failed(page);
+		return mc_failed(page, -EHWPOISON);
 	return 0;
 }
 
@@ -280,8 +311,10 @@ int copy_from_page_mc(struct page *page, void *dst, const void *src,
  *
  * The result is the same as xxhash() of the mapped page on 64-bit.
  *
- * Return: 0, or -EHWPOISON if the page could not be read (it has been
- * reported with memory_failure_queue() unless it was already marked).
+ * Return: 0, -EHWPOISON if the page could not be read (it has been
+ * reported with memory_failure_queue() unless it was already marked), or
+ * -EFAULT (and a warning) if a load took an exception other than a machine
+ * check.
  */
 int page_xxhash_mc(struct page *page, u64 *hash)
 {
@@ -293,7 +326,7 @@ int page_xxhash_mc(struct page *page, u64 *hash)
 	src = kmap_local_page(page);
 	err = mc_hash_words(src, hash);
 	kunmap_local(src);
-	return err ? mc_failed(page) : 0;
+	return err ? mc_failed(page, err) : 0;
 }
 
 /**
@@ -305,24 +338,24 @@ int page_xxhash_mc(struct page *page, u64 *hash)
  *
  * Stops at the first difference, as memcmp() does.
  *
- * Return: 0, or -EHWPOISON if either page could not be read (it has been
- * reported with memory_failure_queue() unless it was already marked);
- * *@result is then undefined.
+ * Return: 0, -EHWPOISON if either page could not be read (it has been
+ * reported with memory_failure_queue() unless it was already marked), or
+ * -EFAULT as for page_xxhash_mc(); *@result is then undefined.
  */
 int memcmp_pages_mc(struct page *page1, struct page *page2, int *result)
 {
 	const unsigned long *a, *b;
-	int bad;
+	int err, which = 0;
 
 	if (!mc_may_read(page1, PAGE_SIZE) || !mc_may_read(page2, PAGE_SIZE))
 		return -EHWPOISON;
 	a = kmap_local_page(page1);
 	b = kmap_local_page(page2);
-	bad = mc_cmp_words(a, b, result);
+	err = mc_cmp_words(a, b, result, &which);
 	kunmap_local(b);
 	kunmap_local(a);
-	if (bad)
-		return mc_failed(bad == 1 ? page1 : page2);
+	if (err)
+		return mc_failed(which == 1 ? page1 : page2, err);
 	return 0;
 }
 
@@ -333,9 +366,9 @@ int memcmp_pages_mc(struct page *page1, struct page *page2, int *result)
  *
  * Stops at the first non-zero word.
  *
- * Return: 0, or -EHWPOISON if the page could not be read (it has been
- * reported with memory_failure_queue() unless it was already marked);
- * *@zero is then false.
+ * Return: 0, -EHWPOISON if the page could not be read (it has been
+ * reported with memory_failure_queue() unless it was already marked), or
+ * -EFAULT as for page_xxhash_mc(); *@zero is then false.
  */
 int page_zero_filled_mc(struct page *page, bool *zero)
 {
@@ -348,7 +381,7 @@ int page_zero_filled_mc(struct page *page, bool *zero)
 	src = kmap_local_page(page);
 	err = mc_zero_words(src, false, zero);
 	kunmap_local(src);
-	return err ? mc_failed(page) : 0;
+	return err ? mc_failed(page, err) : 0;
 }
 
 /**
@@ -361,9 +394,9 @@ int page_zero_filled_mc(struct page *page, bool *zero)
  * come out, not in the compressor. The reads bring the folio into the
  * cache for the next reader.
  *
- * Return: 0, or -EHWPOISON if a page could not be read (it has been
- * reported with memory_failure_queue() unless it was already marked);
- * *@zero is then false.
+ * Return: 0, -EHWPOISON if a page could not be read (it has been
+ * reported with memory_failure_queue() unless it was already marked), or
+ * -EFAULT as for page_xxhash_mc(); *@zero is then false.
  */
 int folio_zero_filled_mc(struct folio *folio, bool *zero)
 {
@@ -383,7 +416,7 @@ int folio_zero_filled_mc(struct folio *folio, bool *zero)
 		err = mc_zero_words(src, true, &z);
 		kunmap_local(src);
 		if (err)
-			return mc_failed(page);
+			return mc_failed(page, err);
 		all = all && z;
 	}
 	*zero = all;
@@ -401,9 +434,10 @@ int folio_zero_filled_mc(struct folio *folio, bool *zero)
  * of the source that was not copied, and no more, is then read once more
  * to tell them apart.
  *
- * Return: the number of bytes copied, or -EHWPOISON if @page could not be
- * read (it has been reported with memory_failure_queue() unless it was
- * already marked).
+ * Return: the number of bytes copied (0, and a warning, if the range
+ * leaves the page), or -EHWPOISON if @page could not be read (it has been
+ * reported with memory_failure_queue() unless it was already marked). On
+ * -EHWPOISON @i has advanced by what was copied before the error.
  */
 ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
 			     struct iov_iter *i)
@@ -425,6 +459,6 @@ ssize_t copy_page_to_iter_mc(struct page *page, size_t offset, size_t bytes,
 					min(sizeof(probe), end - off));
 	kunmap_local(addr);
 	if (!ok)
-		return mc_failed(page);
+		return mc_failed(page, -EHWPOISON);
 	return copied;
 }
