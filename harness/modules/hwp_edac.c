@@ -29,17 +29,19 @@ static int hwp_edac_decode(struct notifier_block *nb, unsigned long val,
 			   void *data)
 {
 	struct mce *m = data;
+	u64 addr;
 
 	if (!m || (m->kflags & MCE_HANDLED_CEC))
 		return NOTIFY_DONE;
 	if (!mce_is_memory_error(m) || !mce_is_correctable(m) ||
 	    !mce_usable_address(m))
 		return NOTIFY_DONE;
+	addr = m->addr & MCI_ADDR_PHYSADDR;
 	edac_mc_handle_error(HW_EVENT_ERR_CORRECTED, hwp_edac_mci, 1,
-			     m->addr >> PAGE_SHIFT, m->addr & ~PAGE_MASK, 0,
-			     0, -1, -1, "memory read error", "");
+			     addr >> PAGE_SHIFT, addr & ~PAGE_MASK, 0, 0, -1, -1,
+			     "memory read error", "");
 	m->kflags |= MCE_HANDLED_EDAC;
-	return NOTIFY_OK;
+	return NOTIFY_DONE;
 }
 
 static struct notifier_block hwp_edac_nb = {
@@ -76,6 +78,10 @@ static int __init hwp_edac_init(void)
 	mci->dev_name = "hwp_edac";
 	mci->scrub_mode = SCRUB_NONE;
 	dimm = edac_get_dimm(mci, 0, 0, 0);
+	if (!dimm) {
+		err = -EINVAL;
+		goto free;
+	}
 	dimm->nr_pages = totalram_pages();
 	dimm->grain = 64;
 	dimm->mtype = MEM_DDR4;

@@ -127,12 +127,14 @@ static enum mf_look mf_look_once(struct page *page,
  * reference for good; an LRU page gets a reference for the handler. Both
  * are settled by a first look: a held LRU page cannot be freed, and a
  * page is taken off the buddy lists under the zone lock; a page that
- * became hugetlb is given back at once. Any other page may be free on a
- * per-CPU list, where it cannot be taken: the per-CPU free lists of its
- * zone are then emptied and kept empty while we look again, so that a
- * free page is on the buddy lists. A page that is still neither may be
- * in a per-CPU LRU batch, or between owners: the batches are flushed and
- * it is looked at again, a few times.
+ * became hugetlb is given back at once. A page in use but off the LRU is
+ * most often in a per-CPU LRU batch: the batches are flushed and it is
+ * looked at again. Any other page may be free on a per-CPU list, where
+ * it cannot be taken: the per-CPU free lists of its zone are then
+ * emptied and kept empty while we look again, so that a free page is on
+ * the buddy lists. A page that is still neither may be between owners:
+ * the batches are flushed and it is looked at again, a few times (a page
+ * the kernel uses, not slab, pays for all of these).
  *
  * Context: process context, mf_mutex held; may sleep.
  * Return: MF_GRAB_IN_USE (@t->held set), MF_GRAB_FREE (off the free
