@@ -28,6 +28,7 @@ HWP_SIGBUS_STATE;
 #define RAS_MF_ENABLE	RAS_INSTANCE "events/ras/memory_failure_event/enable"
 #define BURST		40
 #define RAS_DB		"/var/lib/rasdaemon/ras-mc_event.db"
+#define RAS_MF_QUERY	"select count(*) from memory_failure_event"
 #define RAS_DEFAULT	"/etc/default/rasdaemon"
 #define MCE_CPU0	"/sys/devices/system/machinecheck/machinecheck0/"
 #define CHECK_INTERVAL	MCE_CPU0 "check_interval"
@@ -113,8 +114,25 @@ static bool ras_wait_listening(int seconds)
 	time_t end = time(NULL) + seconds;
 
 	do {
-		if (!shell("sqlite3 " RAS_DB " 'select count(*) from "
-			   "memory_failure_event' >/dev/null 2>&1"))
+		if (!shell("sqlite3 %s '%s' >/dev/null 2>&1", RAS_DB,
+			   RAS_MF_QUERY))
+			return true;
+		sleep(1);
+	} while (time(NULL) < end);
+	return false;
+}
+
+/* Wait up to @seconds until rasdaemon's journal has @text. */
+static bool ras_journal_says(const char *text, int seconds)
+{
+	time_t end = time(NULL) + seconds;
+
+	do {
+		char *journal = capture("journalctl -b -o cat -u rasdaemon");
+		bool found = journal && strstr(journal, text);
+
+		free(journal);
+		if (found)
 			return true;
 		sleep(1);
 	} while (time(NULL) < end);
@@ -301,18 +319,19 @@ TEST_F_TIMEOUT(ras, page_isolation, 600)
 	ASSERT_EQ(0, shell("modprobe hwp_edac"));
 	ASSERT_EQ(0, access(EDAC_MC0, F_OK));
 	/* An operator's setting: a low threshold, the packaged action. */
-	ASSERT_EQ(0, shell("sed -i 's/^PAGE_CE_THRESHOLD=.*/"
-			   "PAGE_CE_THRESHOLD=\"%d\"/' " RAS_DEFAULT " && "
-			   "grep -q '^PAGE_CE_ACTION=\"soft\"' " RAS_DEFAULT,
-			   CE_THRESHOLD));
+	ASSERT_EQ(0, shell("grep -q '^PAGE_CE_ACTION=\"soft\"' %s",
+			   RAS_DEFAULT));
+	ASSERT_EQ(0, shell("sed -i 's/^%s=.*/%s=\"%d\"/' %s",
+			   "PAGE_CE_THRESHOLD", "PAGE_CE_THRESHOLD",
+			   CE_THRESHOLD, RAS_DEFAULT));
 	ASSERT_EQ(0, shell("systemctl restart rasdaemon.service"));
 	ASSERT_TRUE(wait_file_says(RAS_INSTANCE "events/ras/mc_event/enable",
 				   "1", 60));
 	/* It read the new threshold. */
-	ASSERT_EQ(0, shell("for i in $(seq 60); do journalctl -b -o cat "
-			   "-u rasdaemon.service | grep -q 'Threshold of "
-			   "memory Corrected Errors is %d / 24h' && exit 0; "
-			   "sleep 1; done; exit 1", CE_THRESHOLD));
+	snprintf(needle, sizeof(needle),
+		 "Threshold of memory Corrected Errors is %d / 24h",
+		 CE_THRESHOLD);
+	ASSERT_TRUE(ras_journal_says(needle, 60));
 	ASSERT_TRUE(ras_wait_listening(300));
 	ASSERT_EQ(0, hwp_write_file(CHECK_INTERVAL, "1"));
 
@@ -337,10 +356,7 @@ TEST_F_TIMEOUT(ras, page_isolation, 600)
 	snprintf(needle, sizeof(needle),
 		 "Result of offlining page at %#llx: offlined",
 		 (unsigned long long)pfn * ps);
-	journal = capture("journalctl -b -u rasdaemon.service --no-pager 2>&1");
-	ASSERT_NE(NULL, journal);
-	EXPECT_NE(NULL, strstr(journal, needle)) TH_LOG("%s", journal);
-	free(journal);
+	EXPECT_TRUE(ras_journal_says(needle, 30)) TH_LOG("no \"%s\"", needle);
 	/* Nothing of it is a memory failure. */
 	journal = ras_errors();
 	ASSERT_NE(NULL, journal);
