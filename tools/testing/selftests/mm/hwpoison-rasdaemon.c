@@ -105,9 +105,9 @@ static char *ras_wait_rows(const uint64_t *pfns, int n, int seconds)
 }
 
 /*
- * rasdaemon is up once it has opened its database, which it does after
- * enabling every event it handles (and waiting 30 s for each one that
- * this kernel lacks).
+ * rasdaemon is up once it has opened its database and made its tables,
+ * which it does after enabling every event it handles (and waiting 30 s
+ * for each one that this kernel lacks): until then ras-mc-ctl fails.
  */
 static bool ras_wait_listening(int seconds)
 {
@@ -115,7 +115,8 @@ static bool ras_wait_listening(int seconds)
 
 	do {
 		if (!shell("sqlite3 %s '%s' >/dev/null 2>&1", RAS_DB,
-			   RAS_MF_QUERY))
+			   RAS_MF_QUERY) &&
+		    !shell("ras-mc-ctl --summary >/dev/null 2>&1"))
 			return true;
 		sleep(1);
 	} while (time(NULL) < end);
