@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <sys/klog.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "hwpoison_util.h"
 
 static inline bool have(const char *tool)
@@ -162,9 +163,9 @@ static inline void outcome_after(const char *text, const char *prefix,
 
 static inline bool wait_log(const char *needle, int seconds)
 {
-	int i;
+	time_t end = time(NULL) + seconds;
 
-	for (i = 0; i < seconds * 10; i++) {
+	do {
 		char *log = kernel_log();
 		bool found = log && strstr(log, needle);
 
@@ -172,7 +173,7 @@ static inline bool wait_log(const char *needle, int seconds)
 		if (found)
 			return true;
 		usleep(100000);
-	}
+	} while (time(NULL) < end);
 	return false;
 }
 
