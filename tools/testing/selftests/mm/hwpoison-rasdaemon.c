@@ -389,7 +389,12 @@ TEST_F_TIMEOUT(ras, page_isolation, 600)
 	snprintf(needle, sizeof(needle),
 		 "Result of offlining page at %#llx: offlined",
 		 (unsigned long long)pfn * ps);
-	EXPECT_TRUE(ras_journal_says(needle, 30)) TH_LOG("no \"%s\"", needle);
+	if (!ras_journal_says(needle, 60)) {
+		journal = capture("journalctl -b -o cat -u rasdaemon | tail -40");
+		EXPECT_TRUE(false) TH_LOG("no \"%s\" in:\n%s", needle,
+					  journal ? journal : "");
+		free(journal);
+	}
 	/* Nothing of it is a memory failure. */
 	journal = ras_errors();
 	ASSERT_NE(NULL, journal);
