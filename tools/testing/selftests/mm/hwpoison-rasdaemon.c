@@ -198,27 +198,11 @@ TEST_F_TIMEOUT(ras, containments_recorded, 300)
 {
 	char seen[160], logged[160], needle[64];
 	uint64_t hard[4], soft[2];
-	int i, n = 0, recovered = 0, rows;
+	int i, n, recovered = 0, rows;
 	char *errors, *summary, *p;
 
-	hard[n] = hwp_free_pfn();
-	ASSERT_EQ(0, hwp_inject_pfn(hard[n]));
-	n++;
-	hard[n] = hwp_free_pfn();
-	ASSERT_EQ(0, hwp_sysfs_offline("hard", hard[n]));
-	n++;
-	hard[n] = madvise_in_child();
-	ASSERT_NE(0, hard[n]);
-	n++;
-	if (hwp_host_present()) {
-		hard[n] = hwp_free_pfn();
-		ASSERT_EQ(0, hwp_request_mce("srao", hard[n]));
-		snprintf(needle, sizeof(needle),
-			 "Memory failure: %#llx: recovery",
-			 (unsigned long long)hard[n]);
-		ASSERT_TRUE(wait_log(needle, 60));
-		n++;
-	}
+	n = hard_offline_every_entry(hard, 60);
+	ASSERT_LT(0, n) TH_LOG("entry %d failed", -n);
 	soft[0] = hwp_free_pfn();
 	ASSERT_EQ(0, hwp_sysfs_offline("soft", soft[0]));
 	soft[1] = soft_offline_own_page();

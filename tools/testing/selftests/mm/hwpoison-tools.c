@@ -100,7 +100,7 @@ TEST_F_TIMEOUT(tools, trace_cmd_report, 300)
 	char seen[160], logged[160];
 	uint64_t pfns[4];
 	char *report, *klog;
-	int i, n = 0;
+	int i, n;
 	pid_t rec;
 
 	if (!have("trace-cmd"))
@@ -114,25 +114,8 @@ TEST_F_TIMEOUT(tools, trace_cmd_report, 300)
 	 * Each free pfn is picked just before its report: trace-cmd
 	 * allocates as it records, so a page picked earlier may be in use.
 	 */
-	pfns[n] = hwp_free_pfn();
-	ASSERT_EQ(0, hwp_inject_pfn(pfns[n]));
-	n++;
-	pfns[n] = hwp_free_pfn();
-	ASSERT_EQ(0, hwp_sysfs_offline("hard", pfns[n]));
-	n++;
-	pfns[n] = madvise_in_child();
-	ASSERT_NE(0, pfns[n]);
-	n++;
-	if (hwp_host_present()) {
-		char needle[64];
-
-		pfns[n] = hwp_free_pfn();
-		ASSERT_EQ(0, hwp_request_mce("srao", pfns[n]));
-		snprintf(needle, sizeof(needle), "Memory failure: %#llx: recovery",
-			 (unsigned long long)pfns[n]);
-		ASSERT_TRUE(wait_log(needle, 30));
-		n++;
-	}
+	n = hard_offline_every_entry(pfns, 30);
+	ASSERT_LT(0, n) TH_LOG("entry %d failed", -n);
 	EXPECT_EQ(0, stop(rec, SIGINT, 120));
 
 	report = capture("trace-cmd report -i " TRACE_DAT " 2>/dev/null");

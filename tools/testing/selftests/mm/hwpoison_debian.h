@@ -208,4 +208,35 @@ static inline uint64_t madvise_in_child(void)
 	return pfn;
 }
 
+/*
+ * Hard offline from every entry, each free pfn picked just before its
+ * report: the injector, sysfs hard_offline_page, MADV_HWPOISON in a child
+ * and, with the host, a machine check from the QEMU monitor, whose log
+ * line is waited for up to @mce_seconds. Fills @pfns (room for 4).
+ * Return: how many, or minus the number (1 to 4) of the entry that failed.
+ */
+static inline int hard_offline_every_entry(uint64_t *pfns, int mce_seconds)
+{
+	char needle[64];
+	int n = 0;
+
+	pfns[n] = hwp_free_pfn();
+	if (hwp_inject_pfn(pfns[n++]))
+		return -n;
+	pfns[n] = hwp_free_pfn();
+	if (hwp_sysfs_offline("hard", pfns[n++]))
+		return -n;
+	pfns[n] = madvise_in_child();
+	if (!pfns[n++])
+		return -n;
+	if (!hwp_host_present())
+		return n;
+	pfns[n] = hwp_free_pfn();
+	snprintf(needle, sizeof(needle), "Memory failure: %#llx: recovery",
+		 (unsigned long long)pfns[n]);
+	if (hwp_request_mce("srao", pfns[n++]) || !wait_log(needle, mce_seconds))
+		return -n;
+	return n;
+}
+
 #endif /* HWPOISON_DEBIAN_H */
