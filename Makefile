@@ -11,8 +11,8 @@ KERNEL ?= ours
 TIMEOUT ?= 600
 T ?=
 
-.PHONY: bootstrap help demo check compare bench vm series build setup clean \
-	distclean fresh-check soak bisect
+.PHONY: bootstrap help demo check compare bench profile vm series build \
+	setup clean distclean fresh-check soak bisect
 
 # Free-form arguments reach the harness through the environment, unexpanded:
 # `make vm CMD='echo $$HOME'` runs exactly what was typed.
@@ -26,6 +26,7 @@ help:
 	@echo 'make check     build + boot + every test on our kernel (KERNEL=upstream: on 6.12)'
 	@echo 'make compare   the same suite on upstream 6.12 and ours, side by side'
 	@echo 'make bench     per-page costs on both kernels (build/bench.tsv)'
+	@echo 'make profile   ROW=hard_inuse: its guest instructions per kernel function'
 	@echo 'make vm KERNEL=ours|upstream EXTRA=dir CMD=... HOST=script GUEST=busybox|debian13 INTERACTIVE=1'
 	@echo 'make series    export our change as a patch series (build/series/)'
 	@echo 'make bisect    git am the series on the base, build every commit, then'
@@ -57,6 +58,10 @@ compare: bootstrap
 
 bench: bootstrap
 	@python3 $(HWP) bench
+
+# Where a benchmark row's guest instructions go, per kernel function.
+profile: bootstrap
+	@python3 $(HWP) profile $(if $(ROW),--row '$(ROW)')
 
 vm: bootstrap
 	@python3 $(HWP) vm --kernel '$(KERNEL)' --timeout $(TIMEOUT) \

@@ -36,6 +36,7 @@ from hwplib.fresh import cmd_fresh_check  # noqa: E402
 from hwplib.guest import GUESTS  # noqa: E402
 from hwplib.packages import base_dir  # noqa: E402
 from hwplib.paths import BUILD  # noqa: E402
+from hwplib.profile import cmd_profile  # noqa: E402
 from hwplib.series import cmd_series  # noqa: E402
 from hwplib.soak import cmd_soak  # noqa: E402
 from hwplib.util import HwpError  # noqa: E402
@@ -44,8 +45,8 @@ from hwplib.util import HwpError  # noqa: E402
 # finds there.
 FLAVOURS = ('test', 'bench', 'debug')
 COMMANDS = (cmd_bench, cmd_bisect, cmd_build, cmd_check, cmd_compare,
-            cmd_demo, cmd_fresh_check, cmd_series, cmd_soak, cmd_tree,
-            cmd_vm)
+            cmd_demo, cmd_fresh_check, cmd_profile, cmd_series, cmd_soak,
+            cmd_tree, cmd_vm)
 
 
 def main():
@@ -83,6 +84,12 @@ def main():
     p = sub.add_parser('bench', help='benchmark both kernels')
     p.add_argument('--pages', default='5000 2000',
                    help='pages per row, pages per soft_inuse row')
+    p = sub.add_parser('profile', help='guest instructions of a benchmark '
+                       'row per kernel function, both kernels')
+    p.add_argument('--row', default='hard_inuse')
+    p.add_argument('--pages', type=int, default=2000)
+    p.add_argument('--top', type=int, default=40,
+                   help='functions to list')
     p = sub.add_parser('fresh-check', help='make check on a minimal Debian '
                        'root built for it')
     p.add_argument('-v', '--verbose', action='store_true',

@@ -503,6 +503,27 @@ static void bench_mce(int pm, long n)
 	free(lat);
 }
 
+/*
+ * hard_inuse: the injector on in-use anonymous pages of this process (late
+ * kill: never touched again). With @inject false only the pages are set
+ * up, for `make profile` to subtract.
+ */
+static void bench_hard_inuse(int pm, uint64_t *pfns, long n, bool inject)
+{
+	long i, failed = 0;
+	double us = 0;
+	char *p;
+
+	p = populate(n);
+	for (i = 0; i < n; i++)
+		pfns[i] = pfn_of(pm, p + i * ps);
+	if (inject)
+		failed = offline_pfns("/sys/kernel/debug/hwpoison/corrupt-pfn",
+				      pfns, n, 0, &us);
+	report("hard_inuse", inject ? n : 0, us, failed);
+	munmap(p, n * ps);
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 5000;
@@ -518,6 +539,13 @@ int main(int argc, char **argv)
 	/* "bench mce N": only the machine-check latency, N injections. */
 	if (argc > 2 && !strcmp(argv[1], "mce")) {
 		bench_mce(pm, atol(argv[2]));
+		return 0;
+	}
+	/* "bench hard N [setup]": only hard_inuse, or only its set-up. */
+	if (argc > 2 && !strcmp(argv[1], "hard")) {
+		n = atol(argv[2]);
+		pfns = realloc(pfns, n * sizeof(*pfns));
+		bench_hard_inuse(pm, pfns, n, argc < 4);
 		return 0;
 	}
 
@@ -551,14 +579,7 @@ int main(int argc, char **argv)
 			      got, 0, &us);
 	report("hard_free", got, us, failed + (n - got));
 
-	/* In-use anonymous pages of this process, late kill: never touched. */
-	p = populate(n);
-	for (i = 0; i < n; i++)
-		pfns[i] = pfn_of(pm, p + i * ps);
-	failed = offline_pfns("/sys/kernel/debug/hwpoison/corrupt-pfn", pfns,
-			      n, 0, &us);
-	report("hard_inuse", n, us, failed);
-	munmap(p, n * ps);
+	bench_hard_inuse(pm, pfns, n, true);
 
 	/*
 	 * The same with memory failure's lines on the serial console too, as
