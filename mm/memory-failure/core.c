@@ -57,6 +57,35 @@ static int mf_keep_unsplit(struct mf_target *t, struct folio *folio)
 	return -EHWPOISON;
 }
 
+/* The injector's filters skip the page: the report is dropped unseen. */
+static int mf_drop_filtered(struct mf_target *t)
+{
+	mf_unclaim(t);
+	mf_target_put(t);
+	return -EOPNOTSUPP;
+}
+
+/*
+ * Might a per-CPU batch hold @folio, a small folio the handler holds? A
+ * folio waiting to go on the LRU is off it; one in an activation or mlock
+ * batch stays on it, but the batch holds a reference beyond those of its
+ * mappings, its file or swap cache, and the handler. A buffer head in a
+ * CPU's buffer-head LRU holds the folio's buffers instead, so a folio
+ * with buffers is always suspect. References are taken before a mapping
+ * is counted and dropped after it is not, so no other holder can hide
+ * behind a mapping being added or removed.
+ */
+static bool mf_maybe_batched(struct folio *folio)
+{
+	long expected = 1 + folio_mapcount(folio);
+
+	if (!folio_test_lru(folio) || folio_test_private(folio))
+		return true;
+	if (folio_mapping(folio))
+		expected += folio_nr_pages(folio);
+	return folio_ref_count(folio) != expected;
+}
+
 /*
  * Contain a claimed page that the handler holds: unless the filters skip
  * it, split it out of its THP, unmap it, signal who lost data, and take
@@ -65,18 +94,17 @@ static int mf_keep_unsplit(struct mf_target *t, struct folio *folio)
 static int mf_offline_held(struct mf_target *t)
 {
 	struct folio *folio = page_folio(t->page);
+	bool large = folio_test_large(folio);
 	unsigned long before;
+	bool skip;
 
-	folio_lock(folio);
-	if (hwpoison_filter(t->page)) {
+	if (large) {
+		/* A THP is not split for a report the filters drop. */
+		folio_lock(folio);
+		skip = hwpoison_filter(t->page);
 		folio_unlock(folio);
-		mf_unclaim(t);
-		mf_target_put(t);
-		return -EOPNOTSUPP;
-	}
-	folio_unlock(folio);
-
-	if (folio_test_large(folio)) {
+		if (skip)
+			return mf_drop_filtered(t);
 		/* Set with a reference held, so that a split sees it. */
 		folio_set_has_hwpoisoned(folio);
 		folio = mf_split_folio(t->page);
@@ -84,9 +112,21 @@ static int mf_offline_held(struct mf_target *t)
 			return mf_keep_unsplit(t, page_folio(t->page));
 	}
 
-	/* A page in a per-CPU LRU batch is not on the LRU yet. */
-	shake_folio(folio);
+	/*
+	 * A batch's reference would keep the page in its file, and a page
+	 * waiting to go on the LRU would not be unmapped: flush them first.
+	 * Nothing keeps the page from entering a batch after this look, with
+	 * or without a flush, but a quiet page is not made to pay for
+	 * flushing every CPU's batches.
+	 */
+	if (mf_maybe_batched(folio))
+		shake_folio(folio);
 	folio_lock(folio);
+	/* A split page was looked at by the filters as part of its THP. */
+	if (!large && hwpoison_filter(t->page)) {
+		folio_unlock(folio);
+		return mf_drop_filtered(t);
+	}
 	/* Split, and held: it cannot become part of a large folio again. */
 	VM_WARN_ON_ONCE_FOLIO(folio_test_large(folio), folio);
 	/* Unmapping changes the flags that tell what the page was. */

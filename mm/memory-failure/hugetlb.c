@@ -227,7 +227,7 @@ static bool mf_hugetlb_mark(struct folio *folio, struct page *page,
  * the huge page slips in between. For a hugetlb page the record is
  * allocated first, outside the lock, where the allocation may sleep and
  * reclaim, so that a folio's records are practically never given up; any
- * other page costs one look under the lock.
+ * other page costs one look, without the lock.
  *
  * Context: process context, mf_mutex held; may sleep; takes hugetlb_lock.
  * Return: MF_HUGE_NOT_HUGETLB (nothing done); MF_HUGE_FREE (poisoned,
@@ -245,6 +245,14 @@ enum mf_huge_claim mf_hugetlb_claim(struct page *page, int flags, bool held,
 	struct folio *folio;
 
 	lockdep_assert_held(&mf_mutex);
+	/*
+	 * Whatever the lock would say of a page that is not hugetlb is out
+	 * of date once it is dropped (a page becomes hugetlb without it):
+	 * the caller's own looks (mf_grab()) see one that becomes hugetlb
+	 * before them, and a page the caller holds cannot become one.
+	 */
+	if (!PageHuge(page))
+		return MF_HUGE_NOT_HUGETLB;
 again:
 	spin_lock_irq(&hugetlb_lock);
 	folio = page_folio(page);

@@ -94,6 +94,21 @@ static enum mf_look mf_look_once(struct page *page,
 		*verdict = MF_GRAB_RACED;
 		return MF_LOOK_DONE;
 	}
+	*verdict = MF_GRAB_UNHANDLED;
+	/* The common case first: an LRU page is not free, whatever its order. */
+	if (PageLRU(page) && !PageSlab(page)) {
+		folio = page_folio(page);
+		/* Being freed, or frozen by a split: look again. */
+		if (!folio_try_get(folio))
+			return MF_LOOK_MOVING;
+		if (folio != page_folio(page) || !folio_test_lru(folio)) {
+			/* Split, or taken off the LRU, as we looked. */
+			folio_put(folio);
+			return MF_LOOK_FOREIGN;
+		}
+		*verdict = MF_GRAB_IN_USE;
+		return MF_LOOK_DONE;
+	}
 	if (is_free_buddy_page(page)) {
 		if (!take_page_off_buddy(page)) {
 			*verdict = MF_GRAB_FREE_LOST;
@@ -104,19 +119,7 @@ static enum mf_look mf_look_once(struct page *page,
 		*verdict = MF_GRAB_FREE;
 		return MF_LOOK_DONE;
 	}
-	*verdict = MF_GRAB_UNHANDLED;
-	if (PageSlab(page) || !PageLRU(page))
-		return MF_LOOK_FOREIGN;
-	folio = page_folio(page);
-	if (!folio_try_get(folio))
-		return MF_LOOK_MOVING;
-	if (folio != page_folio(page) || !folio_test_lru(folio)) {
-		/* Split, or taken off the LRU, as we looked. */
-		folio_put(folio);
-		return MF_LOOK_FOREIGN;
-	}
-	*verdict = MF_GRAB_IN_USE;
-	return MF_LOOK_DONE;
+	return MF_LOOK_FOREIGN;
 }
 
 /**

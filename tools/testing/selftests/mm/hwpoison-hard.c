@@ -539,6 +539,52 @@ TEST(shmem_thp_tail)
 }
 
 /*
+ * A tmpfs page that a second read has just queued for activation: the
+ * CPU's activation batch holds a reference on it while it stays on the
+ * LRU. The handler flushes the batches before it takes the page out of
+ * its file, so that reference is not taken for a user that keeps the page:
+ * booked "dirty LRU page: Recovered" (tmpfs pages are never clean), and a
+ * read of it fails with EIO.
+ */
+TEST(shmem_in_activation_batch)
+{
+	long ps = hwp_page_size();
+	uint64_t pfn;
+	char *p, *buf;
+	int fd, i;
+
+	ASSERT_TRUE(hwp_have_debugfs_injector());
+	buf = malloc(ps);
+	ASSERT_NE(NULL, buf);
+	mkdir(SHMEM_MNT, 0755);
+	ASSERT_EQ(0, mount("tmpfs", SHMEM_MNT, "tmpfs", 0,
+			   "huge=never,size=16m"));
+	fd = open(SHMEM_MNT "/batched", O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, hwp_write_filled(fd, 1, 31));
+	/* Compaction flushes every batch: the new page goes on the LRU. */
+	ASSERT_EQ(0, hwp_write_file("/proc/sys/vm/compact_memory", "1"));
+	p = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_TRUE(hwp_check(p, ps, 31));
+	pfn = hwp_virt_to_pfn(p);
+	munmap(p, ps);
+	ASSERT_NE(0, pfn);
+	ASSERT_TRUE(hwp_kpageflags(pfn) & BIT_ULL(KPF_LRU));
+	/* Reads mark it referenced, then queue it for activation. */
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(ps, pread(fd, buf, ps, 0));
+
+	EXPECT_INJECT_BOOKED(pfn, 0, "dirty LRU page", "Recovered");
+	errno = 0;
+	EXPECT_EQ(-1, pread(fd, buf, ps, 0));
+	EXPECT_EQ(EIO, errno);
+	free(buf);
+	close(fd);
+	umount(SHMEM_MNT);
+}
+
+/*
  * A tail page of a file THP (READ_ONLY_THP_FOR_FS: MADV_COLLAPSE of a
  * read-only ext4 file's page cache), reported from outside. The THP is
  * split (which unmaps a file THP altogether); the page left is clean page
