@@ -86,28 +86,77 @@ static int rows_for(const char *errors, uint64_t pfn, char *out, size_t len)
 	return n;
 }
 
+/* rasdaemon's journal of this boot, or NULL. */
+static char *ras_journal(void)
+{
+	return capture("journalctl -b -o cat -u rasdaemon --no-pager");
+}
+
 /*
- * ras-mc-ctl's output once it lists every one of @pfns, or after
- * @seconds; NULL if it could not run. (It is a Perl program: under
- * emulation one run takes seconds.)
+ * How many rows rasdaemon has tried to store: each "... store:" line is
+ * followed by "register inserted at db" or by an sqlite error.
+ */
+static int ras_stores(const char *journal)
+{
+	const char *p = journal;
+	int n = 0;
+
+	while (p && (p = strstr(p, " store: "))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * ras-mc-ctl's output once rasdaemon has handled the memory failure event
+ * of every one of @pfns and stored nothing more for two seconds, or after
+ * @seconds; NULL if it could not run.
+ *
+ * Its database is not read before: rasdaemon 0.8.3 stores each event as
+ * it comes, with no busy timeout, and an event that comes while a reader
+ * holds the database is lost ("Failed to do memory_failure_event step on
+ * sqlite: error = 5" in its journal). What rasdaemon handled it prints to
+ * its journal after storing it ("pfn=<pfn> page_type=..."), and that is
+ * what is waited for. (ras-mc-ctl is a Perl program: under emulation one
+ * run takes seconds.)
  */
 static char *ras_wait_rows(const uint64_t *pfns, int n, int seconds)
 {
-	time_t end = time(NULL) + seconds;
-	char buf[160];
-	int i;
+	time_t end = time(NULL) + seconds, quiet = 0;
+	int i, stores = -1;
+	char needle[48];
 
 	for (;;) {
-		char *errors = ras_errors();
+		char *journal = ras_journal();
+		int now = ras_stores(journal);
 
-		for (i = 0; errors && i < n; i++)
-			if (!rows_for(errors, pfns[i], buf, sizeof(buf)))
+		for (i = 0; journal && i < n; i++) {
+			snprintf(needle, sizeof(needle), "pfn=%#llx page_type=",
+				 (unsigned long long)pfns[i]);
+			if (!strstr(journal, needle))
 				break;
-		if (!errors || i == n || time(NULL) > end)
-			return errors;
-		free(errors);
+		}
+		free(journal);
+		if (now != stores) {
+			stores = now;
+			quiet = time(NULL) + 2;
+		}
+		if ((i == n && time(NULL) >= quiet) || time(NULL) > end)
+			return ras_errors();
 		sleep(1);
 	}
+}
+
+/* rasdaemon's complaints about its database, for a case that lost rows. */
+static void ras_show_db_errors(struct __test_metadata *_metadata)
+{
+	char *errors = capture("journalctl -b -o cat -u rasdaemon --no-pager "
+			       "| grep -i sqlite | tail -10");
+
+	TH_LOG("rasdaemon's sqlite errors: %s", errors && *errors ?
+	       errors : "none");
+	free(errors);
 }
 
 /*
@@ -162,6 +211,20 @@ static bool ras_journal_says(const char *text, int seconds)
 		if (found)
 			return true;
 		sleep(1);
+	} while (time(NULL) < end);
+	return false;
+}
+
+/* Wait up to @seconds until EDAC counted @want corrected errors in all. */
+static bool edac_counted(long want, int seconds)
+{
+	time_t end = time(NULL) + seconds;
+	long n;
+
+	do {
+		if (!hwp_read_long(EDAC_MC0 "/ce_count", &n) && n >= want)
+			return true;
+		usleep(100000);
 	} while (time(NULL) < end);
 	return false;
 }
@@ -244,8 +307,11 @@ TEST_F_TIMEOUT(ras, containments_recorded, 900)
 	for (i = 0; i < n; i++) {
 		rows = rows_for(errors, hard[i], seen, sizeof(seen));
 		logged_outcome(hard[i], logged, sizeof(logged));
-		EXPECT_EQ(1, rows) TH_LOG("pfn %#llx: %d rows",
-					  (unsigned long long)hard[i], rows);
+		EXPECT_EQ(1, rows) {
+			TH_LOG("pfn %#llx: %d rows",
+			       (unsigned long long)hard[i], rows);
+			ras_show_db_errors(_metadata);
+		}
 		EXPECT_NE(0, logged[0]);
 		EXPECT_STREQ(logged, seen) TH_LOG("pfn %#llx",
 						  (unsigned long long)hard[i]);
@@ -304,26 +370,8 @@ TEST_F_TIMEOUT(ras, mce_burst, 1200)
 	ASSERT_EQ(BURST, i) TH_LOG("pfn %#llx never poisoned",
 				   (unsigned long long)pfns[i]);
 
-	errors = ras_wait_rows(pfns, BURST, 120);
+	errors = ras_wait_rows(pfns, BURST, 180);
 	ASSERT_NE(NULL, errors);
-	for (i = 0; i < BURST; i++)
-		if (!rows_for(errors, pfns[i], seen, sizeof(seen)))
-			break;
-	if (i < BURST) {
-		/*
-		 * Once in three runs of ours two of the 40 were still not
-		 * listed after 120 s, every one logged by the kernel. One
-		 * more containment, to see whether a later event brings
-		 * them (records waiting in a trace buffer page that
-		 * rasdaemon has not read), and the list again.
-		 */
-		TH_LOG("pfn %#llx not listed after 120 s: one more event",
-		       (unsigned long long)pfns[i]);
-		free(errors);
-		ASSERT_EQ(0, hwp_inject_pfn(hwp_free_pfn()));
-		errors = ras_wait_rows(pfns, BURST, 60);
-		ASSERT_NE(NULL, errors);
-	}
 	for (i = 0; i < BURST; i++) {
 		int rows = rows_for(errors, pfns[i], seen, sizeof(seen));
 
@@ -336,8 +384,10 @@ TEST_F_TIMEOUT(ras, mce_burst, 1200)
 			TH_LOG("pfn %#llx: %d rows, \"%s\", logged \"%s\"",
 			       (unsigned long long)pfns[i], rows, seen, logged);
 	}
-	if (once != BURST)
+	if (once != BURST) {
 		TH_LOG("%s", errors);
+		ras_show_db_errors(_metadata);
+	}
 	EXPECT_EQ(BURST, once);
 	EXPECT_EQ(BURST, same);
 	free(errors);
@@ -352,7 +402,7 @@ TEST_F_TIMEOUT(ras, mce_burst, 1200)
  */
 TEST_F_TIMEOUT(ras, page_isolation, 1200)
 {
-	long ps = hwp_page_size(), kb = ps / 1024, hc;
+	long ps = hwp_page_size(), kb = ps / 1024, hc, ces;
 	char needle[96], *journal;
 	uint64_t pfn, now;
 	int i;
@@ -390,8 +440,18 @@ TEST_F_TIMEOUT(ras, page_isolation, 1200)
 	pfn = hwp_virt_to_pfn(p);
 	ASSERT_NE(0, pfn);
 	hc = hwp_corrupted_kb();
-	for (i = 0; i < CE_THRESHOLD; i++)
+	ASSERT_EQ(0, hwp_read_long(EDAC_MC0 "/ce_count", &ces));
+	/*
+	 * One at a time: an error that reaches the bank before the poller
+	 * read the one before merges with it (QEMU sets the overflow bit),
+	 * and the count falls short. On a busy host the poller's second
+	 * can take longer than the host waits by itself.
+	 */
+	for (i = 1; i <= CE_THRESHOLD; i++) {
 		ASSERT_EQ(0, hwp_request_mce("ce", pfn));
+		ASSERT_TRUE(edac_counted(ces + i, 60))
+			TH_LOG("corrected error %d never reached EDAC", i);
+	}
 
 	EXPECT_TRUE(hwp_wait_poisoned(pfn, 120000))
 		TH_LOG("pfn %#llx never retired", (unsigned long long)pfn);
