@@ -71,19 +71,21 @@ static int mf_drop_filtered(struct mf_target *t)
  * batch stays on it, but the batch holds a reference beyond those of its
  * mappings, its file or swap cache, and the handler. A buffer head in a
  * CPU's buffer-head LRU holds the folio's buffers instead, so a folio
- * with buffers is always suspect. References are taken before a mapping
- * is counted and dropped after it is not, so no other holder can hide
- * behind a mapping being added or removed.
+ * with buffers is always suspect. The count is read before and after the
+ * mappings: a mapping that comes or goes in between (its reference and
+ * its count change at different moments) makes the folio suspect too.
  */
 static bool mf_maybe_batched(struct folio *folio)
 {
-	long expected = 1 + folio_mapcount(folio);
+	int refs = folio_ref_count(folio);
+	long expected;
 
 	if (!folio_test_lru(folio) || folio_test_private(folio))
 		return true;
+	expected = 1 + folio_mapcount(folio);
 	if (folio_mapping(folio))
 		expected += folio_nr_pages(folio);
-	return folio_ref_count(folio) != expected;
+	return refs != expected || folio_ref_count(folio) != refs;
 }
 
 /*
