@@ -34,6 +34,7 @@ HWP_SIGBUS_STATE;
 #define CHECK_INTERVAL	MCE_CPU0 "check_interval"
 #define EDAC_MC0	"/sys/devices/system/edac/mc/mc0"
 #define CE_THRESHOLD	5
+#define RAS_JOURNAL	"journalctl -b -u rasdaemon --no-pager -o "
 /*
  * How long rasdaemon may take to open its database after boot or a
  * restart. About 100 s on an idle host under TCG; it polls for every
@@ -89,7 +90,7 @@ static int rows_for(const char *errors, uint64_t pfn, char *out, size_t len)
 /* rasdaemon's journal of this boot, or NULL. */
 static char *ras_journal(void)
 {
-	return capture("journalctl -b -o cat -u rasdaemon --no-pager");
+	return capture(RAS_JOURNAL "cat");
 }
 
 /*
@@ -151,8 +152,7 @@ static char *ras_wait_rows(const uint64_t *pfns, int n, int seconds)
 /* rasdaemon's complaints about its database, for a case that lost rows. */
 static void ras_show_db_errors(struct __test_metadata *_metadata)
 {
-	char *errors = capture("journalctl -b -o cat -u rasdaemon --no-pager "
-			       "| grep -i sqlite | tail -10");
+	char *errors = capture(RAS_JOURNAL "cat | grep -i sqlite | tail -10");
 
 	TH_LOG("rasdaemon's sqlite errors: %s", errors && *errors ?
 	       errors : "none");
@@ -190,12 +190,13 @@ static long uptime(void)
 /* What rasdaemon was doing: for a case that gave up waiting for it. */
 static void ras_show_state(struct __test_metadata *_metadata)
 {
-	char *state = capture("systemctl status --no-pager rasdaemon 2>&1 | "
-			      "head -12; journalctl -b -o short-monotonic "
-			      "-u rasdaemon --no-pager | tail -25");
+	char *status = capture("systemctl status --no-pager rasdaemon 2>&1");
+	char *journal = capture(RAS_JOURNAL "short-monotonic | tail -25");
 
-	TH_LOG("at %ld s after boot:\n%s", uptime(), state ? state : "");
-	free(state);
+	TH_LOG("at %ld s after boot:\n%.1200s\n%s", uptime(),
+	       status ? status : "", journal ? journal : "");
+	free(status);
+	free(journal);
 }
 
 /* Wait up to @seconds until rasdaemon's journal has @text. */
@@ -204,7 +205,7 @@ static bool ras_journal_says(const char *text, int seconds)
 	time_t end = time(NULL) + seconds;
 
 	do {
-		char *journal = capture("journalctl -b -o cat -u rasdaemon");
+		char *journal = ras_journal();
 		bool found = journal && strstr(journal, text);
 
 		free(journal);
@@ -466,7 +467,7 @@ TEST_F_TIMEOUT(ras, page_isolation, 1200)
 		 "Result of offlining page at %#llx: offlined",
 		 (unsigned long long)pfn * ps);
 	if (!ras_journal_says(needle, 60)) {
-		journal = capture("journalctl -b -o cat -u rasdaemon | tail -40");
+		journal = capture(RAS_JOURNAL "cat | tail -40");
 		EXPECT_TRUE(false) TH_LOG("no \"%s\" in:\n%s", needle,
 					  journal ? journal : "");
 		free(journal);
