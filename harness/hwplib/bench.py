@@ -41,7 +41,8 @@ BENCH_ROWS = ('fault', 'soft_free', 'soft_inuse_page', 'soft_inuse_range',
               'hard_free', 'hard_inuse', 'hard_inuse_console', 'swap_out',
               'remote_read', 'ksm_merge', 'mce_latency', 'bulk_retire',
               'bulk_fault_idle', 'bulk_fault_busy', 'bulk_fault_slowdown',
-              'scale_first', 'scale_last', 'scale_growth', 'fault_retired')
+              'scale_first', 'scale_last', 'scale_growth', 'fault_unretired',
+              'fault_retired', 'fault_retired_growth')
 
 
 def cmd_bench(args):
