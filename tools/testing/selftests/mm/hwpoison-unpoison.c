@@ -302,16 +302,29 @@ TEST_F(huge, raw_page_in_use)
 }
 
 /*
+ * A page a new owner has: flags only an owner gives a page. The page the
+ * allocator hands out next on a CPU is the one freed last there, so a
+ * page unpoison has just freed may be taken before the case looks.
+ */
+#define KPF_PRIVATE		35
+#define OWNED_FLAGS	(BIT_ULL(KPF_LRU) | BIT_ULL(KPF_SLAB) |		\
+			 BIT_ULL(KPF_PGTABLE) | BIT_ULL(KPF_UPTODATE) |	\
+			 BIT_ULL(KPF_ANON) | BIT_ULL(KPF_MMAP) |	\
+			 BIT_ULL(KPF_PRIVATE) |				\
+			 BIT_ULL(KPF_COMPOUND_HEAD) | BIT_ULL(KPF_COMPOUND_TAIL))
+
+/*
  * Soft offline moved a page in use away and retired the old pfn: that
  * pfn is unpoisoned (0), counted out of HardwareCorrupted, and free
- * again; the data stays where soft offline put it. A second unpoison
- * finds the flag clear: EBUSY.
+ * again (or already someone else's: not held by a leftover reference);
+ * the data stays where soft offline put it. A second unpoison finds the
+ * flag clear: EBUSY.
  */
 TEST(soft_offlined_in_use)
 {
 	long ps = hwp_page_size();
-	uint64_t old, new;
-	long hc;
+	uint64_t old, new, flags;
+	long hc, count;
 	char *p;
 
 	p = hwp_map_filled(1, 9, &old);
@@ -327,8 +340,13 @@ TEST(soft_offlined_in_use)
 	EXPECT_EQ(0, hwp_unpoison_pfn(old));
 	EXPECT_FALSE(hwp_pfn_poisoned(old));
 	EXPECT_EQ(hc, hwp_corrupted_kb());
-	EXPECT_EQ(0, hwp_kpagecount(old));
-	EXPECT_EQ(0, hwp_kpageflags(old) & ~BIT_ULL(KPF_BUDDY));
+	count = hwp_kpagecount(old);
+	flags = hwp_kpageflags(old);
+	EXPECT_TRUE((!count && !(flags & ~BIT_ULL(KPF_BUDDY))) ||
+		    (flags & OWNED_FLAGS)) {
+		TH_LOG("old pfn: count %ld, kpageflags %#llx", count,
+		       (unsigned long long)flags);
+	}
 	EXPECT_EQ(new, hwp_virt_to_pfn(p));
 	EXPECT_TRUE(hwp_check(p, ps, 9));
 
