@@ -14,7 +14,7 @@ import time
 from .debian import debian_image
 from .kbuild import kernel_image, modules_of
 from .paths import BUILD, HARNESS
-from .util import HwpError, log, read, run
+from .util import HwpError, build_c, log, read, run
 
 
 def is_under(path, top):
@@ -258,11 +258,6 @@ def tail_file(path, stop):
 
 def build_guest_program(name):
     """Static helper programs of the harness (harness/guest/<name>.c)."""
-    src = os.path.join(HARNESS, 'guest', name + '.c')
-    out = os.path.join(BUILD, 'guest', name)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if not os.path.exists(out) or \
-            os.path.getmtime(src) > os.path.getmtime(out):
-        run(['gcc', '-static', '-O2', '-Wall', '-pthread', '-o', out, src],
-            logfile=out + '.log')
-    return out
+    return build_c(os.path.join(BUILD, 'guest', name),
+                   [os.path.join(HARNESS, 'guest', name + '.c')],
+                   ['-static', '-O2', '-Wall', '-pthread'])

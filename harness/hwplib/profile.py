@@ -18,7 +18,7 @@ from .bench import ICOUNT, QUIET_CONSOLE
 from .guest import build_guest_program, make_initramfs, qemu_boot
 from .kbuild import build_kernel, kernel_image
 from .paths import BUILD, HARNESS
-from .util import HwpError, log, run
+from .util import HwpError, build_c, log
 
 KERNELS = ('upstream', 'ours')
 # Rows the bench program can run alone, with their set-up alone.
@@ -26,14 +26,9 @@ ROWS = {'hard_inuse': ('bench hard %d', 'bench hard %d setup')}
 
 
 def build_plugin():
-    src = os.path.join(HARNESS, 'host', 'insn-prof.c')
-    out = os.path.join(BUILD, 'host', 'insn-prof.so')
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if not os.path.exists(out) or \
-            os.path.getmtime(src) > os.path.getmtime(out):
-        run(['gcc', '-shared', '-fPIC', '-O2', '-Wall', '-o', out, src],
-            logfile=out + '.log')
-    return out
+    return build_c(os.path.join(BUILD, 'host', 'insn-prof.so'),
+                   [os.path.join(HARNESS, 'host', 'insn-prof.c')],
+                   ['-shared', '-fPIC', '-O2', '-Wall'])
 
 
 def text_symbols(kernel):

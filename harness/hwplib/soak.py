@@ -12,7 +12,7 @@ from .guest import make_initramfs, qemu_boot
 from .kbuild import build_kernel, kernel_image
 from .paths import BUILD, HARNESS, KERNELS, ROOT
 from .results import SPLAT_RE, console_lines, find_splats, known_bug
-from .util import HwpError, log, run
+from .util import HwpError, build_c, log
 
 SELFTESTS = os.path.join(ROOT, 'tools', 'testing', 'selftests', 'mm')
 
@@ -21,15 +21,11 @@ def build_soak():
     """build/guest/soak from harness/guest/soak*.c; it includes the
     selftests' hwpoison_util.h."""
     srcs = sorted(glob.glob(os.path.join(HARNESS, 'guest', 'soak*.c')))
-    deps = srcs + glob.glob(os.path.join(HARNESS, 'guest', 'soak*.h')) + \
+    deps = glob.glob(os.path.join(HARNESS, 'guest', 'soak*.h')) + \
         [os.path.join(SELFTESTS, 'hwpoison_util.h')]
-    out = os.path.join(BUILD, 'guest', 'soak')
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if not os.path.exists(out) or \
-            max(os.path.getmtime(d) for d in deps) > os.path.getmtime(out):
-        run(['gcc', '-static', '-O2', '-Wall', '-D_GNU_SOURCE',
-             '-I', SELFTESTS, '-o', out] + srcs, logfile=out + '.log')
-    return out
+    return build_c(os.path.join(BUILD, 'guest', 'soak'), srcs,
+                   ['-static', '-O2', '-Wall', '-D_GNU_SOURCE',
+                    '-I', SELFTESTS], deps)
 
 
 def soak_job(minutes, seed):

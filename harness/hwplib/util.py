@@ -37,6 +37,17 @@ def run(cmd, **kw):
     return p
 
 
+def build_c(out, srcs, flags, deps=()):
+    """gcc @flags @srcs into @out, unless @out is newer than every source
+    and every other file in @deps; a log beside it. Return @out."""
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    inputs = list(srcs) + list(deps)
+    if not os.path.exists(out) or \
+            max(os.path.getmtime(f) for f in inputs) > os.path.getmtime(out):
+        run(['gcc'] + flags + ['-o', out] + list(srcs), logfile=out + '.log')
+    return out
+
+
 def read(path, default=None):
     try:
         with open(path) as f:
