@@ -115,9 +115,9 @@ static int ras_stores(const char *journal)
  * @seconds; NULL if it could not run.
  *
  * Its database is not read before: rasdaemon 0.8.3 stores each event as
- * it comes, with no busy timeout, and an event that comes while a reader
- * holds the database is lost ("Failed to do memory_failure_event step on
- * sqlite: error = 5" in its journal). What rasdaemon handled it prints to
+ * it comes, with no sqlite busy timeout, so a store that meets a reader
+ * holding the database fails and the row is lost (rasdaemon then logs
+ * "Failed to do ... step on sqlite"). What rasdaemon handled it prints to
  * its journal after storing it ("pfn=<pfn> page_type=..."), and that is
  * what is waited for. (ras-mc-ctl is a Perl program: under emulation one
  * run takes seconds.)
